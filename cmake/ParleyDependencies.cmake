@@ -1,0 +1,16 @@
+# Every dependency comes from Debian's packages (see README.md and ./run).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
+pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp)
+pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+pkg_check_modules(SPANDSP REQUIRED IMPORTED_TARGET spandsp)
+pkg_check_modules(CODEC2 REQUIRED IMPORTED_TARGET codec2)
+pkg_check_modules(BCG729 REQUIRED IMPORTED_TARGET libbcg729)
+find_package(fmt REQUIRED)
+
+# libgsm ships neither a pkg-config file nor a CMake config.
+find_path(GSM_INCLUDE_DIR gsm.h PATH_SUFFIXES gsm REQUIRED)
+find_library(GSM_LIBRARY gsm REQUIRED)
+add_library(parley_gsm INTERFACE)
+target_include_directories(parley_gsm SYSTEM INTERFACE ${GSM_INCLUDE_DIR})
+target_link_libraries(parley_gsm INTERFACE ${GSM_LIBRARY})
