@@ -43,18 +43,18 @@ using DecoderFactory = Result<std::unique_ptr<AudioDecoder>> (*)(const DecoderCo
 // packetisation limits. Plain data; one constant instance per codec.
 struct CodecInfo {
   CodecId id;
-  std::string_view name;         // SDP encoding name: "opus", "PCMU", "G722", ...
-  std::string_view description;  // one line for --help and listings
-  int rtp_clock_rate_hz;         // RTP timestamp clock (G.722: 8000, RFC 3551 4.5.2)
-  int sample_rate_hz;            // audio rate the codec works at (G.722: 16000)
-  int rtpmap_channels;           // channels in the rtpmap (Opus: always 2, RFC 7587)
-  int max_channels;              // channels the encoder accepts
-  int static_payload_type;       // 0..95, or kDynamicPayloadType
-  int default_payload_type;      // PT used when none was negotiated
-  std::string_view default_fmtp; // SDP a=fmtp parameters; empty when none
-  int native_frame_ms;           // the codec's own frame; packets are multiples of it
-  int min_frame_ms;              // shortest packet duration accepted
-  int max_frame_ms;              // longest packet duration accepted
+  std::string_view name;          // SDP encoding name: "opus", "PCMU", "G722", ...
+  std::string_view description;   // one line for --help and listings
+  int rtp_clock_rate_hz;          // RTP timestamp clock (G.722: 8000, RFC 3551 4.5.2)
+  int sample_rate_hz;             // audio rate the codec works at (G.722: 16000)
+  int rtpmap_channels;            // channels in the rtpmap (Opus: always 2, RFC 7587)
+  int max_channels;               // channels the encoder accepts
+  int static_payload_type;        // 0..95, or kDynamicPayloadType
+  int default_payload_type;       // PT used when none was negotiated
+  std::string_view default_fmtp;  // SDP a=fmtp parameters; empty when none
+  int native_frame_ms;            // the codec's own frame; packets are multiples of it
+  int min_frame_ms;               // shortest packet duration accepted
+  int max_frame_ms;               // longest packet duration accepted
   int default_frame_ms;
   int default_bitrate_bps;
   std::string_view file_extension;  // raw stream files: "ul", "al", "g722", "c2", ...
@@ -70,14 +70,14 @@ struct CodecInfo {
 
 // Encoder settings. Zero/negative values mean "the codec's default".
 struct EncoderConfig {
-  int sample_rate_hz = 0;   // 0: the codec's own rate. Opus: 8000/12000/16000/24000/48000.
-  int channels = 1;         // 1 or 2 where the codec allows
-  int frame_ms = 0;         // packet duration; 0: default_frame_ms
-  int bitrate_bps = 0;      // 0: default_bitrate_bps. Codec2: selects the mode.
-  int complexity = -1;      // Opus 0..10; -1: library default
-  bool fec = false;         // Opus in-band FEC (LBRR)
+  int sample_rate_hz = 0;         // 0: the codec's own rate. Opus: 8000/12000/16000/24000/48000.
+  int channels = 1;               // 1 or 2 where the codec allows
+  int frame_ms = 0;               // packet duration; 0: default_frame_ms
+  int bitrate_bps = 0;            // 0: default_bitrate_bps. Codec2: selects the mode.
+  int complexity = -1;            // Opus 0..10; -1: library default
+  bool fec = false;               // Opus in-band FEC (LBRR)
   int expected_loss_percent = 0;  // Opus: tunes FEC strength, 0..100
-  bool dtx = false;         // discontinuous transmission where supported
+  bool dtx = false;               // discontinuous transmission where supported
 };
 
 struct DecoderConfig {
@@ -98,7 +98,8 @@ class AudioEncoder {
   // Packet duration in ms.
   virtual int frame_ms() const = 0;
   // Samples per channel consumed by one Encode() call.
-  int frame_samples() const { return sample_rate_hz() / 1000 * frame_ms(); }
+  // (rate * ms / 1000, exact for every rate here: 44100 Hz x 10 ms = 441.)
+  int frame_samples() const { return sample_rate_hz() * frame_ms() / 1000; }
   // Target bitrate in bits/s (nominal for fixed-rate codecs).
   virtual int bitrate_bps() const = 0;
   // Upper bound on the bytes Encode() writes for one packet.

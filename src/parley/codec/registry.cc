@@ -20,19 +20,19 @@ namespace {
 
 // Payload types, clock rates and rtpmap channel counts follow RFC 3551 and RFC 7587.
 const std::array<CodecInfo, 8> kCodecs = {{
-    {CodecId::kOpus, "opus", "Opus (RFC 6716), 6-510 kbps, narrowband to fullband", 48000, 48000,
-     2, 2, kDynamicPayloadType, 111, "minptime=10;useinbandfec=1", 20, 10, 120, 20, 24000, "opus",
+    {CodecId::kOpus, "opus", "Opus (RFC 6716), 6-510 kbps, narrowband to fullband", 48000, 48000, 2,
+     2, kDynamicPayloadType, 111, "minptime=10;useinbandfec=1", 20, 10, 120, 20, 24000, "opus",
      &CreateOpusEncoder, &CreateOpusDecoder},
     {CodecId::kPcmu, "PCMU", "G.711 mu-law, 64 kbps, 8 kHz", 8000, 8000, 1, 1, 0, 0, "", 10, 10,
      120, 20, 64000, "ul", &CreatePcmuEncoder, &CreatePcmuDecoder},
-    {CodecId::kPcma, "PCMA", "G.711 A-law, 64 kbps, 8 kHz", 8000, 8000, 1, 1, 8, 8, "", 10, 10,
-     120, 20, 64000, "al", &CreatePcmaEncoder, &CreatePcmaDecoder},
+    {CodecId::kPcma, "PCMA", "G.711 A-law, 64 kbps, 8 kHz", 8000, 8000, 1, 1, 8, 8, "", 10, 10, 120,
+     20, 64000, "al", &CreatePcmaEncoder, &CreatePcmaDecoder},
     {CodecId::kG722, "G722", "G.722 sub-band ADPCM, 64 kbps, 16 kHz audio on an 8 kHz RTP clock",
      8000, 16000, 1, 1, 9, 9, "", 10, 10, 120, 20, 64000, "g722", &CreateG722Encoder,
      &CreateG722Decoder},
-    {CodecId::kL16, "L16", "linear 16-bit PCM, network byte order (RFC 3551 4.5.11)", 16000,
-     16000, 1, 2, kDynamicPayloadType, 118, "", 10, 10, 120, 20, 256000, "l16",
-     &CreateL16Encoder, &CreateL16Decoder},
+    {CodecId::kL16, "L16", "linear 16-bit PCM, network byte order (RFC 3551 4.5.11)", 16000, 16000,
+     1, 2, kDynamicPayloadType, 118, "", 10, 10, 120, 20, 256000, "l16", &CreateL16Encoder,
+     &CreateL16Decoder},
     {CodecId::kCodec2, "codec2", "Codec 2, 0.7-3.2 kbps, 8 kHz", 8000, 8000, 1, 1,
      kDynamicPayloadType, 117, "", 20, 20, 120, 40, 3200, "c2", &CreateCodec2Encoder,
      &CreateCodec2Decoder},
@@ -44,7 +44,8 @@ const std::array<CodecInfo, 8> kCodecs = {{
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -65,8 +66,8 @@ const CodecInfo* FindCodecByName(std::string_view name) {
     CodecId id;
   };
   static constexpr Alias kAliases[] = {
-      {"ulaw", CodecId::kPcmu}, {"g711u", CodecId::kPcmu}, {"mulaw", CodecId::kPcmu},
-      {"alaw", CodecId::kPcma}, {"g711a", CodecId::kPcma}, {"g.722", CodecId::kG722},
+      {"ulaw", CodecId::kPcmu},  {"g711u", CodecId::kPcmu}, {"mulaw", CodecId::kPcmu},
+      {"alaw", CodecId::kPcma},  {"g711a", CodecId::kPcma}, {"g.722", CodecId::kG722},
       {"g.729", CodecId::kG729}, {"gsm610", CodecId::kGsm},
   };
   for (const CodecInfo& codec : kCodecs) {
@@ -96,12 +97,14 @@ const CodecInfo* FindCodecByRtpmap(std::string_view rtpmap) {
   const size_t slash2 = rest.find('/');
   const std::string_view clock_text = rest.substr(0, slash2);
   int clock_hz = 0;
-  auto [end, ec] = std::from_chars(clock_text.data(), clock_text.data() + clock_text.size(), clock_hz);
+  auto [end, ec] =
+      std::from_chars(clock_text.data(), clock_text.data() + clock_text.size(), clock_hz);
   if (ec != std::errc() || end != clock_text.data() + clock_text.size()) return nullptr;
   int channels = 1;
   if (slash2 != std::string_view::npos) {
     const std::string_view ch_text = rest.substr(slash2 + 1);
-    auto [ch_end, ch_ec] = std::from_chars(ch_text.data(), ch_text.data() + ch_text.size(), channels);
+    auto [ch_end, ch_ec] =
+        std::from_chars(ch_text.data(), ch_text.data() + ch_text.size(), channels);
     if (ch_ec != std::errc() || ch_end != ch_text.data() + ch_text.size()) return nullptr;
   }
   // L16 is described at any rate; every other codec has exactly one RTP clock.

@@ -1,0 +1,33 @@
+// The parley command's subcommands. main.cc parses the command line (CLI11 lives in
+// that one translation unit) and calls these; each returns the process exit code.
+#pragma once
+
+#include <string>
+
+namespace parley::app {
+
+struct TranscodeArgs {
+  std::string input;
+  std::string output;
+  std::string codec;    // empty: taken from the output file's extension
+  int bitrate_bps = 0;  // 0: codec default
+  int frame_ms = 0;     // 0: codec default
+  int complexity = -1;  // -1: codec default
+  bool fec = false;
+  int expected_loss_percent = 0;
+  bool dtx = false;
+  int raw_rate_hz = 0;   // raw L16 files: their sample rate (0: 16000)
+  int raw_channels = 1;  // raw L16 files: their channel count
+  bool quiet = false;
+};
+int RunTranscode(const TranscodeArgs& args);
+
+struct DemoArgs {
+  std::string out_dir = "out/demo";
+  std::string text;  // empty: the built-in phrase
+};
+int RunDemo(const DemoArgs& args);
+
+int RunListCodecs();
+
+}  // namespace parley::app

@@ -1,0 +1,158 @@
+#include "parley/codec/g711_codec.h"
+
+#include <fmt/format.h>
+
+// spandsp.h pulls in libtiff, so the parts are included one by one, in this order:
+// telephony.h defines SPAN_DECLARE, bit_operations.h the top_bit() that g711.h uses.
+// clang-format off
+#include <spandsp/telephony.h>
+#include <spandsp/bit_operations.h>
+#include <spandsp/g711.h>
+#include <spandsp/plc.h>
+// clang-format on
+
+#include "parley/codec/config_check.h"
+#include "parley/codec/registry.h"
+
+namespace parley::codec {
+namespace {
+
+enum class Law { kMu, kA };
+
+constexpr int kSampleRateHz = 8000;
+constexpr int kSamplesPerMs = kSampleRateHz / 1000;
+
+// spandsp's linear_to_ulaw() quantises |x| of a negative sample, G.191 its ones'
+// complement ~x = |x| - 1 (so -4 is mu-law 0x7F, not 0x7E). Feeding x + 1 for x < -1
+// gives G.191's code; -1 already maps to "-0" (0x7F) either way. spandsp's A-law
+// encoder uses the ones' complement itself.
+uint8_t EncodeMu(int16_t x) { return linear_to_ulaw(x < -1 ? x + 1 : x); }
+uint8_t EncodeA(int16_t x) { return linear_to_alaw(x); }
+
+const CodecInfo& InfoFor(Law law) {
+  return GetCodecInfo(law == Law::kMu ? CodecId::kPcmu : CodecId::kPcma);
+}
+
+class G711Encoder final : public AudioEncoder {
+ public:
+  G711Encoder(Law law, int frame_ms) : law_(law), frame_ms_(frame_ms) {}
+
+  const CodecInfo& info() const override { return InfoFor(law_); }
+  int sample_rate_hz() const override { return kSampleRateHz; }
+  int channels() const override { return 1; }
+  int frame_ms() const override { return frame_ms_; }
+  int bitrate_bps() const override { return info().default_bitrate_bps; }
+  size_t max_payload_bytes() const override {
+    return static_cast<size_t>(frame_ms_ * kSamplesPerMs);
+  }
+
+  Result<size_t> Encode(std::span<const int16_t> pcm, std::span<uint8_t> out) override {
+    const size_t samples = static_cast<size_t>(frame_samples());
+    if (Status s =
+            CheckEncodeBuffers(info(), frame_ms_, 1, pcm.size(), samples, out.size(), samples);
+        !s) {
+      return s.error();
+    }
+    if (law_ == Law::kMu) {
+      for (size_t i = 0; i < samples; ++i) out[i] = EncodeMu(pcm[i]);
+    } else {
+      for (size_t i = 0; i < samples; ++i) out[i] = EncodeA(pcm[i]);
+    }
+    return samples;
+  }
+
+  Status SetFrameMs(int frame_ms) override {
+    if (Status s = CheckFrameMs(info(), frame_ms); !s) return s;
+    frame_ms_ = frame_ms;
+    return Status::Ok();
+  }
+
+  Status SetBitrate(int bitrate_bps) override { return CheckFixedBitrate(info(), bitrate_bps); }
+
+ private:
+  const Law law_;
+  int frame_ms_;
+};
+
+class G711Decoder final : public AudioDecoder {
+ public:
+  explicit G711Decoder(Law law) : law_(law) { plc_init(&plc_); }
+  ~G711Decoder() override { plc_release(&plc_); }
+
+  const CodecInfo& info() const override { return InfoFor(law_); }
+  int sample_rate_hz() const override { return kSampleRateHz; }
+  int channels() const override { return 1; }
+
+  Result<int> PacketSamples(std::span<const uint8_t> payload) const override {
+    if (payload.empty()) return Error{fmt::format("{}: empty payload", info().name)};
+    // RTP payloads are at most a datagram (< 64 KiB), far below INT_MAX.
+    return static_cast<int>(payload.size());
+  }
+
+  Result<int> Decode(std::span<const uint8_t> payload, std::span<int16_t> out) override {
+    Result<int> samples = PacketSamples(payload);
+    if (!samples) return samples;
+    if (Status s = CheckOutputBuffer(info(), out.size(), payload.size()); !s) return s.error();
+    if (law_ == Law::kMu) {
+      for (size_t i = 0; i < payload.size(); ++i) out[i] = ulaw_to_linear(payload[i]);
+    } else {
+      for (size_t i = 0; i < payload.size(); ++i) out[i] = alaw_to_linear(payload[i]);
+    }
+    // Records the history the concealment repeats; after a loss it also cross-fades the
+    // concealed signal into this packet, so it may change the first samples.
+    plc_rx(&plc_, out.data(), *samples);
+    return samples;
+  }
+
+  bool has_plc() const override { return true; }
+
+  // Pitch-period repetition of the last decoded audio (G.711 Appendix I style): full level
+  // for the first 10 ms of a loss, then a linear fade that is silent from 50 ms on.
+  Result<int> Conceal(int samples_per_channel, std::span<int16_t> out) override {
+    if (samples_per_channel <= 0) {
+      return Error{fmt::format("{}: conceal samples_per_channel {} must be > 0", info().name,
+                               samples_per_channel)};
+    }
+    if (Status s = CheckOutputBuffer(info(), out.size(), static_cast<size_t>(samples_per_channel));
+        !s) {
+      return s.error();
+    }
+    plc_fillin(&plc_, out.data(), samples_per_channel);
+    return samples_per_channel;
+  }
+
+  void Reset() override { plc_init(&plc_); }
+
+ private:
+  const Law law_;
+  // Allocated by this (inline: spandsp exposes the PLC state struct).
+  plc_state_t plc_{};
+};
+
+Result<std::unique_ptr<AudioEncoder>> MakeEncoder(Law law, const EncoderConfig& config) {
+  Result<int> frame_ms = CheckFixedRateEncoderConfig(InfoFor(law), config);
+  if (!frame_ms) return frame_ms.error();
+  return std::unique_ptr<AudioEncoder>(std::make_unique<G711Encoder>(law, *frame_ms));
+}
+
+Result<std::unique_ptr<AudioDecoder>> MakeDecoder(Law law, const DecoderConfig& config) {
+  if (Status s = CheckFixedRateDecoderConfig(InfoFor(law), config); !s) return s.error();
+  return std::unique_ptr<AudioDecoder>(std::make_unique<G711Decoder>(law));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AudioEncoder>> CreatePcmuEncoder(const EncoderConfig& config) {
+  return MakeEncoder(Law::kMu, config);
+}
+Result<std::unique_ptr<AudioDecoder>> CreatePcmuDecoder(const DecoderConfig& config) {
+  return MakeDecoder(Law::kMu, config);
+}
+Result<std::unique_ptr<AudioEncoder>> CreatePcmaEncoder(const EncoderConfig& config) {
+  return MakeEncoder(Law::kA, config);
+}
+Result<std::unique_ptr<AudioDecoder>> CreatePcmaDecoder(const DecoderConfig& config) {
+  return MakeDecoder(Law::kA, config);
+}
+
+}  // namespace parley::codec

@@ -1,0 +1,383 @@
+#include "parley/container/transcoder.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "parley/audio/audio_file.h"
+#include "parley/audio/audio_frame.h"
+#include "parley/audio/resampler.h"
+#include "parley/codec/codec2_codec.h"
+#include "parley/codec/registry.h"
+#include "parley/container/raw_codec_file.h"
+
+namespace parley::container {
+namespace {
+
+using audio::AudioFormat;
+
+constexpr int kChunkMs = 20;
+
+std::string Extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (!ext.empty()) ext.erase(0, 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+std::string ChannelsText(int channels) {
+  return channels == 1 ? "mono" : channels == 2 ? "stereo" : fmt::format("{} ch", channels);
+}
+
+// Produces PCM in chunks; an empty chunk means the end.
+class PcmSource {
+ public:
+  virtual ~PcmSource() = default;
+  virtual AudioFormat format() const = 0;
+  virtual double duration_seconds() const = 0;
+  virtual std::string description() const = 0;
+  virtual Result<std::span<const int16_t>> Read() = 0;
+};
+
+class AudioFileSource final : public PcmSource {
+ public:
+  explicit AudioFileSource(audio::AudioFileReader reader)
+      : reader_(std::move(reader)),
+        buffer_(static_cast<size_t>(reader_.format().sample_rate_hz / 1000 * kChunkMs *
+                                    reader_.format().channels)) {}
+  AudioFormat format() const override { return reader_.format(); }
+  double duration_seconds() const override {
+    return static_cast<double>(reader_.total_frames()) / reader_.format().sample_rate_hz;
+  }
+  std::string description() const override {
+    return fmt::format("{} Hz {}", reader_.format().sample_rate_hz,
+                       ChannelsText(reader_.format().channels));
+  }
+  Result<std::span<const int16_t>> Read() override {
+    auto frames = reader_.Read(buffer_);
+    if (!frames) return frames.error();
+    return std::span<const int16_t>(buffer_.data(),
+                                    static_cast<size_t>(*frames * reader_.format().channels));
+  }
+
+ private:
+  audio::AudioFileReader reader_;
+  std::vector<int16_t> buffer_;
+};
+
+class RawDecodeSource final : public PcmSource {
+ public:
+  RawDecodeSource(std::unique_ptr<RawCodecReader> reader,
+                  std::unique_ptr<codec::AudioDecoder> decoder)
+      : reader_(std::move(reader)),
+        decoder_(std::move(decoder)),
+        buffer_(static_cast<size_t>(codec::kMaxPacketSamples48k * codec::kMaxChannels)) {}
+  AudioFormat format() const override { return {decoder_->sample_rate_hz(), decoder_->channels()}; }
+  double duration_seconds() const override { return reader_->duration_seconds(); }
+  std::string description() const override {
+    std::string text = fmt::format("{} raw stream", reader_->format().codec->name);
+    if (reader_->format().codec->id == codec::CodecId::kCodec2) {
+      text += fmt::format(" ({} bit/s)", reader_->format().bitrate_bps);
+    }
+    return text;
+  }
+  Result<std::span<const int16_t>> Read() override {
+    auto payload = reader_->ReadPacket(kChunkMs);
+    if (!payload) return payload.error();
+    if (payload->empty()) return std::span<const int16_t>();
+    auto samples = decoder_->Decode(*payload, buffer_);
+    if (!samples) {
+      return Error{fmt::format("cannot decode packet at offset {}: {}",
+                               reader_->offset() - payload->size(), samples.error().message)};
+    }
+    return std::span<const int16_t>(buffer_.data(),
+                                    static_cast<size_t>(*samples * decoder_->channels()));
+  }
+
+ private:
+  std::unique_ptr<RawCodecReader> reader_;
+  std::unique_ptr<codec::AudioDecoder> decoder_;
+  std::vector<int16_t> buffer_;
+};
+
+// Consumes PCM in its own format.
+class PcmSink {
+ public:
+  virtual ~PcmSink() = default;
+  virtual AudioFormat format() const = 0;
+  virtual std::string description() const = 0;
+  virtual Status Write(std::span<const int16_t> pcm) = 0;
+  // Ends the stream (encoders pad the last packet with silence) and closes the file.
+  virtual Status Finish() = 0;
+  virtual uint64_t bytes() const = 0;
+  virtual int64_t packets() const { return 0; }
+};
+
+class WavSink final : public PcmSink {
+ public:
+  explicit WavSink(audio::WavWriter writer) : writer_(std::move(writer)) {}
+  AudioFormat format() const override { return writer_.format(); }
+  std::string description() const override {
+    return fmt::format("WAV {} Hz {}", writer_.format().sample_rate_hz,
+                       ChannelsText(writer_.format().channels));
+  }
+  Status Write(std::span<const int16_t> pcm) override { return writer_.Write(pcm); }
+  Status Finish() override { return writer_.Close(); }
+  uint64_t bytes() const override {
+    return static_cast<uint64_t>(writer_.frames_written()) * writer_.format().channels * 2 + 44;
+  }
+
+ private:
+  audio::WavWriter writer_;
+};
+
+class EncodeSink final : public PcmSink {
+ public:
+  EncodeSink(std::unique_ptr<codec::AudioEncoder> encoder, std::unique_ptr<RawCodecWriter> writer)
+      : encoder_(std::move(encoder)),
+        writer_(std::move(writer)),
+        payload_(encoder_->max_payload_bytes()) {
+    pending_.reserve(static_cast<size_t>(encoder_->frame_samples() * encoder_->channels()));
+  }
+  AudioFormat format() const override { return {encoder_->sample_rate_hz(), encoder_->channels()}; }
+  std::string description() const override {
+    return fmt::format("{} {} bit/s, {} ms packets", encoder_->info().name, encoder_->bitrate_bps(),
+                       encoder_->frame_ms());
+  }
+  Status Write(std::span<const int16_t> pcm) override {
+    const size_t frame = static_cast<size_t>(encoder_->frame_samples() * encoder_->channels());
+    while (!pcm.empty()) {
+      const size_t take = std::min(frame - pending_.size(), pcm.size());
+      pending_.insert(pending_.end(), pcm.begin(), pcm.begin() + static_cast<long>(take));
+      pcm = pcm.subspan(take);
+      if (pending_.size() == frame) {
+        if (Status s = EncodePending(); !s) return s;
+      }
+    }
+    return Status::Ok();
+  }
+  Status Finish() override {
+    if (!pending_.empty()) {
+      pending_.resize(static_cast<size_t>(encoder_->frame_samples() * encoder_->channels()), 0);
+      if (Status s = EncodePending(); !s) return s;
+    }
+    return writer_->Close();
+  }
+  uint64_t bytes() const override { return writer_->bytes_written(); }
+  int64_t packets() const override { return packets_; }
+
+ private:
+  Status EncodePending() {
+    auto size = encoder_->Encode(pending_, payload_);
+    pending_.clear();
+    if (!size) return size.error();
+    ++packets_;
+    return writer_->Write(std::span(payload_).first(*size));
+  }
+
+  std::unique_ptr<codec::AudioEncoder> encoder_;
+  std::unique_ptr<RawCodecWriter> writer_;
+  std::vector<uint8_t> payload_;
+  std::vector<int16_t> pending_;
+  int64_t packets_ = 0;
+};
+
+RawStreamFormat RawFormatFor(const codec::CodecInfo* codec, const TranscodeOptions& options) {
+  RawStreamFormat format;
+  format.codec = codec;
+  format.sample_rate_hz =
+      options.raw_sample_rate_hz > 0 ? options.raw_sample_rate_hz : codec->sample_rate_hz;
+  format.channels = codec->id == codec::CodecId::kL16 ? options.raw_channels : 1;
+  format.bitrate_bps = options.encoder.bitrate_bps;
+  return format;
+}
+
+const char* kSupported =
+    ".wav (or any file libsndfile reads, as input), .ul .al .g722 .l16 "
+    ".gsm .g729 .c2";
+
+Result<std::unique_ptr<PcmSource>> OpenSource(const TranscodeOptions& options) {
+  const std::string ext = Extension(options.input_path);
+  if (IsRawCodecExtension(ext)) {
+    const codec::CodecInfo* codec = codec::FindCodecByFileExtension(ext);
+    auto reader = RawCodecReader::Open(options.input_path, RawFormatFor(codec, options));
+    if (!reader) return reader.error();
+    const RawStreamFormat& format = (*reader)->format();
+    codec::DecoderConfig config;
+    config.sample_rate_hz = codec->id == codec::CodecId::kL16 ? format.sample_rate_hz : 0;
+    config.channels = format.channels;
+    auto decoder = codec->id == codec::CodecId::kCodec2
+                       ? codec::CreateCodec2DecoderForMode(format.bitrate_bps, config)
+                       : codec::CreateDecoder(*codec, config);
+    if (!decoder) return decoder.error();
+    return std::unique_ptr<PcmSource>(
+        std::make_unique<RawDecodeSource>(std::move(reader).value(), std::move(decoder).value()));
+  }
+  if (ext == "opus" || ext == "ogg" || ext == "oga") {
+    return Error{fmt::format("'{}': Ogg Opus input is not supported yet (supported: {})",
+                             options.input_path, kSupported)};
+  }
+  auto reader = audio::AudioFileReader::Open(options.input_path);
+  if (!reader) return reader.error();
+  return std::unique_ptr<PcmSource>(std::make_unique<AudioFileSource>(std::move(reader).value()));
+}
+
+Result<std::unique_ptr<PcmSink>> OpenSink(const TranscodeOptions& options, const std::string& path,
+                                          AudioFormat input) {
+  const std::string ext = Extension(options.output_path);
+  const codec::CodecInfo* named = nullptr;
+  if (!options.codec_name.empty()) {
+    named = codec::FindCodecByName(options.codec_name);
+    if (named == nullptr) {
+      return Error{fmt::format("unknown codec '{}' (see 'parley codecs')", options.codec_name)};
+    }
+  }
+  if (ext == "wav") {
+    if (named != nullptr) {
+      return Error{fmt::format("--codec {} needs a raw stream output (.{}), not .wav", named->name,
+                               named->file_extension)};
+    }
+    auto writer = audio::WavWriter::Open(path, input);
+    if (!writer) return writer.error();
+    return std::unique_ptr<PcmSink>(std::make_unique<WavSink>(std::move(writer).value()));
+  }
+  if (!IsRawCodecExtension(ext)) {
+    if (ext == "opus" || ext == "ogg" || ext == "oga" ||
+        (named && named->id == codec::CodecId::kOpus)) {
+      return Error{fmt::format("'{}': Ogg Opus output is not supported yet (supported: {})",
+                               options.output_path, kSupported)};
+    }
+    return Error{fmt::format("'{}': unsupported output format '.{}' (supported: {})",
+                             options.output_path, ext, kSupported)};
+  }
+  const codec::CodecInfo* codec = codec::FindCodecByFileExtension(ext);
+  if (named != nullptr && named != codec) {
+    return Error{fmt::format("--codec {} does not match the output extension .{} ({})", named->name,
+                             ext, codec->name)};
+  }
+  codec::EncoderConfig config = options.encoder;
+  const RawStreamFormat raw = RawFormatFor(codec, options);
+  config.channels = raw.channels;
+  config.sample_rate_hz = codec->id == codec::CodecId::kL16 ? raw.sample_rate_hz : 0;
+  auto encoder = codec::CreateEncoder(*codec, config);
+  if (!encoder) return encoder.error();
+  auto writer = RawCodecWriter::Open(path, raw);
+  if (!writer) return writer.error();
+  return std::unique_ptr<PcmSink>(
+      std::make_unique<EncodeSink>(std::move(encoder).value(), std::move(writer).value()));
+}
+
+// Converts channel count and rate between source and sink, chunk by chunk.
+class FormatConverter {
+ public:
+  static Result<FormatConverter> Create(AudioFormat in, AudioFormat out) {
+    FormatConverter converter(in, out);
+    if (in.sample_rate_hz != out.sample_rate_hz) {
+      auto resampler = audio::Resampler::Create(in.sample_rate_hz, out.sample_rate_hz, out.channels,
+                                                audio::Resampler::kDefaultQuality,
+                                                audio::Resampler::Alignment::kAligned);
+      if (!resampler) return resampler.error();
+      converter.resampler_ = std::move(resampler).value();
+    }
+    return converter;
+  }
+
+  // Returns the converted chunk (valid until the next call).
+  std::span<const int16_t> Convert(std::span<const int16_t> in) {
+    std::span<const int16_t> remixed = Remix(in);
+    if (!resampler_) return remixed;
+    resampled_.clear();
+    resampler_->Process(remixed, resampled_);
+    return resampled_;
+  }
+  std::span<const int16_t> Flush() {
+    resampled_.clear();
+    if (resampler_) resampler_->Flush(resampled_);
+    return resampled_;
+  }
+
+ private:
+  FormatConverter(AudioFormat in, AudioFormat out) : in_(in), out_(out) {}
+
+  std::span<const int16_t> Remix(std::span<const int16_t> in) {
+    if (in_.channels == out_.channels) return in;
+    const size_t frames = in.size() / static_cast<size_t>(in_.channels);
+    mono_.resize(frames);
+    audio::DownmixToMono(in, in_.channels, mono_);
+    if (out_.channels == 1) return mono_;
+    remixed_.resize(frames * static_cast<size_t>(out_.channels));
+    audio::UpmixFromMono(mono_, out_.channels, remixed_);
+    return remixed_;
+  }
+
+  AudioFormat in_;
+  AudioFormat out_;
+  std::unique_ptr<audio::Resampler> resampler_;
+  std::vector<int16_t> mono_;
+  std::vector<int16_t> remixed_;
+  std::vector<int16_t> resampled_;
+};
+
+Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string& partial_path,
+                             TranscodeListener* listener) {
+  auto source = OpenSource(options);
+  if (!source) return source.error();
+  auto sink = OpenSink(options, partial_path, (*source)->format());
+  if (!sink) return sink.error();
+  auto converter = FormatConverter::Create((*source)->format(), (*sink)->format());
+  if (!converter) return converter.error();
+
+  const double total = (*source)->duration_seconds();
+  if (listener) listener->OnStart(total);
+  const double input_rate = (*source)->format().sample_rate_hz;
+  const int input_channels = (*source)->format().channels;
+  int64_t input_frames = 0;
+  while (true) {
+    auto chunk = (*source)->Read();
+    if (!chunk) return chunk.error();
+    if (chunk->empty()) break;
+    input_frames += static_cast<int64_t>(chunk->size()) / input_channels;
+    if (Status s = (*sink)->Write(converter->Convert(*chunk)); !s) return s.error();
+    if (listener) listener->OnProgress(static_cast<double>(input_frames) / input_rate);
+  }
+  if (Status s = (*sink)->Write(converter->Flush()); !s) return s.error();
+  if (Status s = (*sink)->Finish(); !s) return s.error();
+
+  TranscodeSummary summary;
+  summary.input_description = (*source)->description();
+  summary.output_description = (*sink)->description();
+  summary.duration_seconds = static_cast<double>(input_frames) / input_rate;
+  summary.output_bytes = (*sink)->bytes();
+  summary.packets = (*sink)->packets();
+  if (summary.packets > 0 && summary.duration_seconds > 0) {
+    summary.payload_bitrate_bps =
+        static_cast<double>(summary.output_bytes) * 8 / summary.duration_seconds;
+  }
+  return summary;
+}
+
+}  // namespace
+
+Result<TranscodeSummary> Transcode(const TranscodeOptions& options, TranscodeListener* listener) {
+  if (options.input_path == options.output_path) {
+    return Error{fmt::format("'{}': input and output are the same file", options.input_path)};
+  }
+  const std::string partial = options.output_path + ".partial";
+  auto summary = Run(options, partial, listener);
+  std::error_code ec;
+  if (!summary) {
+    std::filesystem::remove(partial, ec);
+    return summary.error();
+  }
+  std::filesystem::rename(partial, options.output_path, ec);
+  if (ec) {
+    std::filesystem::remove(partial, ec);
+    return Error{fmt::format("cannot create '{}': {}", options.output_path, ec.message())};
+  }
+  return summary;
+}
+
+}  // namespace parley::container
