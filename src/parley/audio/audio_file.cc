@@ -4,6 +4,8 @@
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -24,6 +26,23 @@ void CheckWholeFrames(size_t samples, int channels, const char* what) {
   }
 }
 
+// libsndfile reads a cut-off file without complaint, sizing it by what is present, and
+// notes the mismatch in its log as "data : <declared> (should be <present>)".
+std::pair<int64_t, int64_t> DataChunkSizes(SNDFILE* file) {
+  char log[4096] = {};
+  sf_command(file, SFC_GET_LOG_INFO, log, sizeof(log));
+  long long declared = 0;
+  long long present = 0;
+  for (const char* line = log; line != nullptr && *line != '\0';) {
+    if (std::sscanf(line, "data : %lld (should be %lld)", &declared, &present) == 2) {
+      return {declared, present};
+    }
+    line = std::strchr(line, '\n');
+    if (line != nullptr) ++line;
+  }
+  return {0, 0};
+}
+
 }  // namespace
 
 Result<AudioFileReader> AudioFileReader::Open(const std::string& path) {
@@ -37,8 +56,12 @@ Result<AudioFileReader> AudioFileReader::Open(const std::string& path) {
     return Error{fmt::format("{}: invalid format ({} Hz, {} channels)", path, info.samplerate,
                              info.channels)};
   }
-  return AudioFileReader(path, file, AudioFormat{info.samplerate, info.channels},
+  const auto [declared, present] = DataChunkSizes(file);
+  AudioFileReader reader(path, file, AudioFormat{info.samplerate, info.channels},
                          static_cast<int64_t>(info.frames));
+  reader.declared_data_bytes_ = declared;
+  reader.present_data_bytes_ = present;
+  return reader;
 }
 
 AudioFileReader::AudioFileReader(std::string path, sf_private_tag* file, AudioFormat format,
@@ -51,6 +74,8 @@ AudioFileReader::AudioFileReader(AudioFileReader&& other) noexcept
       format_(other.format_),
       total_frames_(other.total_frames_),
       position_frames_(other.position_frames_),
+      declared_data_bytes_(other.declared_data_bytes_),
+      present_data_bytes_(other.present_data_bytes_),
       scratch_(std::move(other.scratch_)) {}
 
 AudioFileReader& AudioFileReader::operator=(AudioFileReader&& other) noexcept {
@@ -61,6 +86,8 @@ AudioFileReader& AudioFileReader::operator=(AudioFileReader&& other) noexcept {
     format_ = other.format_;
     total_frames_ = other.total_frames_;
     position_frames_ = other.position_frames_;
+    declared_data_bytes_ = other.declared_data_bytes_;
+    present_data_bytes_ = other.present_data_bytes_;
     scratch_ = std::move(other.scratch_);
   }
   return *this;

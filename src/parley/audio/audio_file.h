@@ -45,6 +45,13 @@ class AudioFileReader {
   // Frames returned by Read() so far: position / total_frames() is the progress.
   int64_t position_frames() const { return position_frames_; }
   const std::string& path() const { return path_; }
+  // True when the header declares more audio than the file holds (a recording cut off
+  // mid-write): Read() still delivers every whole frame present, and the caller decides
+  // whether a cut-off file is acceptable. declared_data_bytes() is what the header
+  // promised, present_data_bytes() what is there.
+  bool truncated() const { return declared_data_bytes_ > present_data_bytes_; }
+  int64_t declared_data_bytes() const { return declared_data_bytes_; }
+  int64_t present_data_bytes() const { return present_data_bytes_; }
 
   // Reads up to out.size() / channels frames into `out` (interleaved); out.size() must be
   // a multiple of the channel count (std::invalid_argument otherwise). Returns the frames
@@ -63,6 +70,8 @@ class AudioFileReader {
   AudioFormat format_;
   int64_t total_frames_ = 0;
   int64_t position_frames_ = 0;
+  int64_t declared_data_bytes_ = 0;
+  int64_t present_data_bytes_ = 0;
   // Float buffer for libsndfile; grows to the largest Read() and stays.
   std::vector<float> scratch_;
 };

@@ -147,7 +147,20 @@ TEST_F(WavFileTest, TruncatedDataKeepsEverySampleThatIsThere) {
   auto read = ReadAudioFile(path);
   ASSERT_TRUE(read.ok()) << read.error().message;
   ASSERT_EQ(read->frames(), kKeptFrames);
+  auto reader = AudioFileReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE(reader->truncated()) << "a cut-off file is flagged, not silently shortened";
+  EXPECT_EQ(reader->present_data_bytes(), kKeptFrames * 2 * 2);
+  EXPECT_EQ(reader->declared_data_bytes(), frame.frames() * 2 * 2);
   EXPECT_TRUE(std::equal(read->samples().begin(), read->samples().end(), frame.samples().begin()));
+}
+
+TEST_F(WavFileTest, CompleteFileIsNotTruncated) {
+  const std::string path = PathFor("complete.wav");
+  ASSERT_TRUE(WriteWavFile(path, StereoTestFrame()).ok());
+  auto reader = AudioFileReader::Open(path);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_FALSE(reader->truncated());
 }
 
 TEST_F(WavFileTest, UnwritablePathErrorNamesThePath) {

@@ -60,7 +60,6 @@ RawCodecReader::RawCodecReader(std::string path, FILE* file, RawStreamFormat for
       format_(format),
       framing_(framing),
       file_(file),
-      file_bytes_(file_bytes),
       payload_bytes_(file_bytes - framing.header_bytes) {}
 
 RawCodecReader::~RawCodecReader() { std::fclose(file_); }

@@ -80,7 +80,6 @@ class RawCodecReader {
   FILE* file_;
   std::vector<uint8_t> buffer_;
   // Others.
-  uint64_t file_bytes_;
   uint64_t payload_bytes_;
   uint64_t offset_ = 0;
 };

@@ -222,6 +222,12 @@ Result<std::unique_ptr<PcmSource>> OpenSource(const TranscodeOptions& options) {
   }
   auto reader = audio::AudioFileReader::Open(options.input_path);
   if (!reader) return reader.error();
+  if (reader->truncated()) {
+    return Error{fmt::format(
+        "'{}' is truncated: its header declares {} bytes of audio, the file "
+        "holds {}",
+        options.input_path, reader->declared_data_bytes(), reader->present_data_bytes())};
+  }
   return std::unique_ptr<PcmSource>(std::make_unique<AudioFileSource>(std::move(reader).value()));
 }
 
