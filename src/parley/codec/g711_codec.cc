@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
+
 // spandsp.h pulls in libtiff, so the parts are included one by one, in this order:
 // telephony.h defines SPAN_DECLARE, bit_operations.h the top_bit() that g711.h uses.
 // clang-format off
@@ -116,6 +119,14 @@ class G711Decoder final : public AudioDecoder {
     if (Status s = CheckOutputBuffer(info(), out.size(), static_cast<size_t>(samples_per_channel));
         !s) {
       return s.error();
+    }
+    if (plc_.missing_samples == 0 && plc_.buf_ptr != 0) {
+      // At the start of a loss spandsp 0.0.6 unrolls its ring buffer of history with a
+      // memcpy() onto itself (overlapping ranges: undefined behaviour, flagged by ASan).
+      // The same rotation done here first leaves it nothing to do.
+      std::rotate(std::begin(plc_.history), std::begin(plc_.history) + plc_.buf_ptr,
+                  std::end(plc_.history));
+      plc_.buf_ptr = 0;
     }
     plc_fillin(&plc_, out.data(), samples_per_channel);
     return samples_per_channel;
