@@ -68,6 +68,10 @@ struct RoundtripCase {
   double min_correlation;
 };
 
+void PrintTo(const RoundtripCase& c, std::ostream* os) {
+  *os << c.frame_ms << " ms at " << c.bitrate_bps << " bps";
+}
+
 class OpusRoundtripTest : public ::testing::TestWithParam<RoundtripCase> {};
 
 // Speech through encoder and decoder keeps its waveform: after removing the codec

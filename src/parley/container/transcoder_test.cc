@@ -61,6 +61,8 @@ struct FormatCase {
   double min_correlation;  // waveform codecs only; vocoders keep the voice, not the wave
 };
 
+void PrintTo(const FormatCase& c, std::ostream* os) { *os << "." << c.extension; }
+
 class TranscodeFormatTest : public TranscodeTest,
                             public ::testing::WithParamInterface<FormatCase> {};
 
