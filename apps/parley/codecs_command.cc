@@ -15,7 +15,9 @@ int RunListCodecs() {
                c.sample_rate_hz, fmt::format("{}-{}", c.min_frame_ms, c.max_frame_ms),
                fmt::format(".{}", c.file_extension), c.description);
   }
-  fmt::print("\n* dynamic payload type (the default parley offers). Opus files are Ogg Opus.\n");
+  fmt::print(
+      "\n* dynamic payload type (the default parley offers). Opus is stored in Ogg Opus (.opus) "
+      "files.\n");
   return 0;
 }
 
