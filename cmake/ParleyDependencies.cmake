@@ -6,6 +6,9 @@ pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
 pkg_check_modules(SPANDSP REQUIRED IMPORTED_TARGET spandsp)
 pkg_check_modules(CODEC2 REQUIRED IMPORTED_TARGET codec2)
 pkg_check_modules(BCG729 REQUIRED IMPORTED_TARGET libbcg729)
+pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)
+pkg_check_modules(OGG REQUIRED IMPORTED_TARGET ogg)
+pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 find_package(fmt REQUIRED)
 
 # libgsm ships neither a pkg-config file nor a CMake config.

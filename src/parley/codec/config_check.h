@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 #include "parley/base/result.h"
 #include "parley/codec/codec.h"
@@ -39,5 +40,10 @@ namespace parley::codec {
 // Decode()/Conceal(): `out_samples` must hold `needed_samples` (interleaved).
 [[nodiscard]] Status CheckOutputBuffer(const CodecInfo& info, size_t out_samples,
                                        size_t needed_samples);
+// PacketSamples(): a payload of `payload_bytes` must hold one or more whole frames of
+// `frame_bytes` bytes. Returns the number of frames. `mode`, when not empty, follows the
+// codec's name in the Error ("codec2 1400: ..."), for codecs whose frame size it sets.
+[[nodiscard]] Result<size_t> CheckWholeFrames(const CodecInfo& info, size_t payload_bytes,
+                                              size_t frame_bytes, std::string_view mode = {});
 
 }  // namespace parley::codec
