@@ -7,6 +7,7 @@
 #include <array>
 
 #include "parley/codec/config_check.h"
+#include "parley/codec/fixed_rate_codec.h"
 #include "parley/codec/registry.h"
 
 namespace parley::codec {
@@ -128,31 +129,21 @@ class Codec2Encoder final : public AudioEncoder {
   int frame_ms_;
 };
 
-class Codec2Decoder final : public AudioDecoder {
+class Codec2Decoder final : public FixedRateDecoder {
  public:
   Codec2Decoder(Codec2State state, const Codec2Mode& mode)
-      : state_(std::move(state)), mode_(&mode) {}
-
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
+      : FixedRateDecoder(Info()), state_(std::move(state)), mode_(&mode) {}
 
   Result<int> PacketSamples(std::span<const uint8_t> payload) const override {
-    const size_t frame_bytes = static_cast<size_t>(mode_->frame_bytes);
-    if (payload.empty()) return Error{fmt::format("codec2 {}: empty payload", mode_->name)};
-    if (payload.size() % frame_bytes != 0) {
-      return Error{fmt::format("codec2 {}: payload {} bytes is not a multiple of the {}-byte frame",
-                               mode_->name, payload.size(), frame_bytes)};
-    }
-    return static_cast<int>(payload.size() / frame_bytes) * mode_->frame_ms * kSamplesPerMs;
+    Result<size_t> frames = CheckWholeFrames(Info(), payload.size(),
+                                             static_cast<size_t>(mode_->frame_bytes), mode_->name);
+    if (!frames) return frames.error();
+    return static_cast<int>(*frames) * mode_->frame_ms * kSamplesPerMs;
   }
 
   Result<int> Decode(std::span<const uint8_t> payload, std::span<int16_t> out) override {
-    Result<int> samples = PacketSamples(payload);
+    Result<int> samples = CheckDecodeInput(payload, out);
     if (!samples) return samples;
-    if (Status s = CheckOutputBuffer(Info(), out.size(), static_cast<size_t>(*samples)); !s) {
-      return s.error();
-    }
     const size_t frames = payload.size() / static_cast<size_t>(mode_->frame_bytes);
     const int native_samples = mode_->frame_ms * kSamplesPerMs;
     for (size_t f = 0; f < frames; ++f) {

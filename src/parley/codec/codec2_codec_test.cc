@@ -24,12 +24,7 @@ constexpr double kMinEnvelopeCorrelation700C = 0.8;
 constexpr double kMaxLevelChangeDb = 6.0;
 
 std::unique_ptr<AudioEncoder> MakeEncoder(int bitrate_bps, int frame_ms = 40) {
-  EncoderConfig config;
-  config.bitrate_bps = bitrate_bps;
-  config.frame_ms = frame_ms;
-  auto encoder = CreateCodec2Encoder(config);
-  EXPECT_TRUE(encoder.ok()) << encoder.error().message;
-  return std::move(*encoder);
+  return test::MakeEncoder(CreateCodec2Encoder, {.frame_ms = frame_ms, .bitrate_bps = bitrate_bps});
 }
 
 // Best envelope correlation over decoder delays of 0..kMaxEnvelopeLagBlocks blocks.

@@ -7,12 +7,31 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "parley/codec/codec.h"
 
 namespace parley::codec::test {
+
+// An encoder from the factory `create` for `config`. Records a test failure when the
+// factory fails (the call then throws, ending the test).
+inline std::unique_ptr<AudioEncoder> MakeEncoder(EncoderFactory create,
+                                                 const EncoderConfig& config) {
+  Result<std::unique_ptr<AudioEncoder>> encoder = create(config);
+  EXPECT_TRUE(encoder.ok()) << encoder.error().message;
+  return std::move(*encoder);
+}
+
+// A decoder from the factory `create` for `config`; fails as MakeEncoder() does.
+inline std::unique_ptr<AudioDecoder> MakeDecoder(DecoderFactory create,
+                                                 const DecoderConfig& config = {}) {
+  Result<std::unique_ptr<AudioDecoder>> decoder = create(config);
+  EXPECT_TRUE(decoder.ok()) << decoder.error().message;
+  return std::move(*decoder);
+}
 
 struct RoundTrip {
   std::vector<int16_t> decoded;       // interleaved, one decoded packet after another

@@ -78,7 +78,8 @@ Status CheckOutputBuffer(const CodecInfo& info, size_t out_samples, size_t neede
 Result<size_t> CheckWholeFrames(const CodecInfo& info, size_t payload_bytes, size_t frame_bytes,
                                 std::string_view mode) {
   const std::string_view space = mode.empty() ? "" : " ";
-  if (payload_bytes == 0) return Error{fmt::format("{}{}{}: empty payload", info.name, space, mode)};
+  if (payload_bytes == 0)
+    return Error{fmt::format("{}{}{}: empty payload", info.name, space, mode)};
   if (payload_bytes % frame_bytes != 0) {
     return Error{fmt::format("{}{}{}: payload {} bytes is not a multiple of the {}-byte frame",
                              info.name, space, mode, payload_bytes, frame_bytes)};

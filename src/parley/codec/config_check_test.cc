@@ -57,5 +57,20 @@ TEST(ConfigCheckTest, BufferChecks) {
   EXPECT_TRUE(CheckOutputBuffer(Pcmu(), 11, 11).ok());
 }
 
+TEST(ConfigCheckTest, WholeFrames) {
+  const CodecInfo& gsm = GetCodecInfo(CodecId::kGsm);
+  EXPECT_EQ(*CheckWholeFrames(gsm, 66, 33), 2u);
+  Result<size_t> r = CheckWholeFrames(gsm, 0, 33);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "GSM: empty payload");
+  r = CheckWholeFrames(gsm, 34, 33);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "GSM: payload 34 bytes is not a multiple of the 33-byte frame");
+  r = CheckWholeFrames(GetCodecInfo(CodecId::kCodec2), 15, 7, "1400");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "codec2 1400: payload 15 bytes is not a multiple of the 7-byte frame");
+}
+
 }  // namespace
 }  // namespace parley::codec

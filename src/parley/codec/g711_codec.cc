@@ -15,6 +15,7 @@
 // clang-format on
 
 #include "parley/codec/config_check.h"
+#include "parley/codec/fixed_rate_codec.h"
 #include "parley/codec/registry.h"
 
 namespace parley::codec {
@@ -36,26 +37,17 @@ const CodecInfo& InfoFor(Law law) {
   return GetCodecInfo(law == Law::kMu ? CodecId::kPcmu : CodecId::kPcma);
 }
 
-class G711Encoder final : public AudioEncoder {
+class G711Encoder final : public FixedRateEncoder {
  public:
-  G711Encoder(Law law, int frame_ms) : law_(law), frame_ms_(frame_ms) {}
+  G711Encoder(Law law, int frame_ms) : FixedRateEncoder(InfoFor(law), frame_ms), law_(law) {}
 
-  const CodecInfo& info() const override { return InfoFor(law_); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
-  int frame_ms() const override { return frame_ms_; }
-  int bitrate_bps() const override { return info().default_bitrate_bps; }
   size_t max_payload_bytes() const override {
-    return static_cast<size_t>(frame_ms_ * kSamplesPerMs);
+    return static_cast<size_t>(frame_ms() * kSamplesPerMs);
   }
 
   Result<size_t> Encode(std::span<const int16_t> pcm, std::span<uint8_t> out) override {
+    if (Status s = CheckEncodeInput(pcm, out); !s) return s.error();
     const size_t samples = static_cast<size_t>(frame_samples());
-    if (Status s =
-            CheckEncodeBuffers(info(), frame_ms_, 1, pcm.size(), samples, out.size(), samples);
-        !s) {
-      return s.error();
-    }
     if (law_ == Law::kMu) {
       for (size_t i = 0; i < samples; ++i) out[i] = EncodeMu(pcm[i]);
     } else {
@@ -64,27 +56,14 @@ class G711Encoder final : public AudioEncoder {
     return samples;
   }
 
-  Status SetFrameMs(int frame_ms) override {
-    if (Status s = CheckFrameMs(info(), frame_ms); !s) return s;
-    frame_ms_ = frame_ms;
-    return Status::Ok();
-  }
-
-  Status SetBitrate(int bitrate_bps) override { return CheckFixedBitrate(info(), bitrate_bps); }
-
  private:
   const Law law_;
-  int frame_ms_;
 };
 
-class G711Decoder final : public AudioDecoder {
+class G711Decoder final : public FixedRateDecoder {
  public:
-  explicit G711Decoder(Law law) : law_(law) { plc_init(&plc_); }
+  explicit G711Decoder(Law law) : FixedRateDecoder(InfoFor(law)), law_(law) { plc_init(&plc_); }
   ~G711Decoder() override { plc_release(&plc_); }
-
-  const CodecInfo& info() const override { return InfoFor(law_); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
 
   Result<int> PacketSamples(std::span<const uint8_t> payload) const override {
     if (payload.empty()) return Error{fmt::format("{}: empty payload", info().name)};
@@ -93,9 +72,8 @@ class G711Decoder final : public AudioDecoder {
   }
 
   Result<int> Decode(std::span<const uint8_t> payload, std::span<int16_t> out) override {
-    Result<int> samples = PacketSamples(payload);
+    Result<int> samples = CheckDecodeInput(payload, out);
     if (!samples) return samples;
-    if (Status s = CheckOutputBuffer(info(), out.size(), payload.size()); !s) return s.error();
     if (law_ == Law::kMu) {
       for (size_t i = 0; i < payload.size(); ++i) out[i] = ulaw_to_linear(payload[i]);
     } else {
@@ -112,14 +90,7 @@ class G711Decoder final : public AudioDecoder {
   // Pitch-period repetition of the last decoded audio (G.711 Appendix I style): full level
   // for the first 10 ms of a loss, then a linear fade that is silent from 50 ms on.
   Result<int> Conceal(int samples_per_channel, std::span<int16_t> out) override {
-    if (samples_per_channel <= 0) {
-      return Error{fmt::format("{}: conceal samples_per_channel {} must be > 0", info().name,
-                               samples_per_channel)};
-    }
-    if (Status s = CheckOutputBuffer(info(), out.size(), static_cast<size_t>(samples_per_channel));
-        !s) {
-      return s.error();
-    }
+    if (Status s = CheckConcealInput(samples_per_channel, out); !s) return s.error();
     if (plc_.missing_samples == 0 && plc_.buf_ptr != 0) {
       // At the start of a loss spandsp 0.0.6 unrolls its ring buffer of history with a
       // memcpy() onto itself (overlapping ranges: undefined behaviour, flagged by ASan).

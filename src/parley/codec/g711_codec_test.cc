@@ -95,17 +95,12 @@ int16_t ADecode(uint8_t code) {
 }  // namespace reference
 
 std::unique_ptr<AudioEncoder> MakeEncoder(CodecId id, int frame_ms = 20) {
-  EncoderConfig config;
-  config.frame_ms = frame_ms;
-  auto encoder = id == CodecId::kPcmu ? CreatePcmuEncoder(config) : CreatePcmaEncoder(config);
-  EXPECT_TRUE(encoder.ok());
-  return std::move(*encoder);
+  return test::MakeEncoder(id == CodecId::kPcmu ? CreatePcmuEncoder : CreatePcmaEncoder,
+                           {.frame_ms = frame_ms});
 }
 
 std::unique_ptr<AudioDecoder> MakeDecoder(CodecId id) {
-  auto decoder = id == CodecId::kPcmu ? CreatePcmuDecoder({}) : CreatePcmaDecoder({});
-  EXPECT_TRUE(decoder.ok());
-  return std::move(*decoder);
+  return test::MakeDecoder(id == CodecId::kPcmu ? CreatePcmuDecoder : CreatePcmaDecoder);
 }
 
 // Every int16 value, in 20 ms packets (the last one padded with zeros).

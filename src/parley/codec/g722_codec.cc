@@ -10,6 +10,7 @@
 // clang-format on
 
 #include "parley/codec/config_check.h"
+#include "parley/codec/fixed_rate_codec.h"
 #include "parley/codec/registry.h"
 
 namespace parley::codec {
@@ -30,52 +31,29 @@ struct DecodeStateDeleter {
   void operator()(g722_decode_state_t* s) const { g722_decode_free(s); }
 };
 
-class G722Encoder final : public AudioEncoder {
+class G722Encoder final : public FixedRateEncoder {
  public:
   G722Encoder(std::unique_ptr<g722_encode_state_t, EncodeStateDeleter> state, int frame_ms)
-      : state_(std::move(state)), frame_ms_(frame_ms) {}
+      : FixedRateEncoder(Info(), frame_ms), state_(std::move(state)) {}
 
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
-  int frame_ms() const override { return frame_ms_; }
-  int bitrate_bps() const override { return kBitrateBps; }
-  size_t max_payload_bytes() const override { return static_cast<size_t>(frame_ms_ * kBytesPerMs); }
+  size_t max_payload_bytes() const override {
+    return static_cast<size_t>(frame_ms() * kBytesPerMs);
+  }
 
   Result<size_t> Encode(std::span<const int16_t> pcm, std::span<uint8_t> out) override {
-    const int samples = frame_samples();
-    if (Status s =
-            CheckEncodeBuffers(Info(), frame_ms_, 1, pcm.size(), static_cast<size_t>(samples),
-                               out.size(), max_payload_bytes());
-        !s) {
-      return s.error();
-    }
-    return static_cast<size_t>(g722_encode(state_.get(), out.data(), pcm.data(), samples));
+    if (Status s = CheckEncodeInput(pcm, out); !s) return s.error();
+    return static_cast<size_t>(g722_encode(state_.get(), out.data(), pcm.data(), frame_samples()));
   }
-
-  Status SetFrameMs(int frame_ms) override {
-    if (Status s = CheckFrameMs(Info(), frame_ms); !s) return s;
-    frame_ms_ = frame_ms;
-    return Status::Ok();
-  }
-
-  Status SetBitrate(int bitrate_bps) override { return CheckFixedBitrate(Info(), bitrate_bps); }
 
  private:
   // Allocated by this.
   std::unique_ptr<g722_encode_state_t, EncodeStateDeleter> state_;
-  // Others.
-  int frame_ms_;
 };
 
-class G722Decoder final : public AudioDecoder {
+class G722Decoder final : public FixedRateDecoder {
  public:
   explicit G722Decoder(std::unique_ptr<g722_decode_state_t, DecodeStateDeleter> state)
-      : state_(std::move(state)) {}
-
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
+      : FixedRateDecoder(Info()), state_(std::move(state)) {}
 
   Result<int> PacketSamples(std::span<const uint8_t> payload) const override {
     if (payload.empty()) return Error{"G722: empty payload"};
@@ -83,11 +61,7 @@ class G722Decoder final : public AudioDecoder {
   }
 
   Result<int> Decode(std::span<const uint8_t> payload, std::span<int16_t> out) override {
-    Result<int> samples = PacketSamples(payload);
-    if (!samples) return samples;
-    if (Status s = CheckOutputBuffer(Info(), out.size(), static_cast<size_t>(*samples)); !s) {
-      return s.error();
-    }
+    if (Result<int> samples = CheckDecodeInput(payload, out); !samples) return samples;
     return g722_decode(state_.get(), out.data(), payload.data(), static_cast<int>(payload.size()));
   }
 

@@ -27,18 +27,10 @@ constexpr double kMinSpeechCorrelation = 0.995;
 constexpr double kMinSpeechSnrDb = 20.0;
 
 std::unique_ptr<AudioEncoder> MakeEncoder(int frame_ms = 20) {
-  EncoderConfig config;
-  config.frame_ms = frame_ms;
-  auto encoder = CreateG722Encoder(config);
-  EXPECT_TRUE(encoder.ok());
-  return std::move(*encoder);
+  return test::MakeEncoder(CreateG722Encoder, {.frame_ms = frame_ms});
 }
 
-std::unique_ptr<AudioDecoder> MakeDecoder() {
-  auto decoder = CreateG722Decoder({});
-  EXPECT_TRUE(decoder.ok());
-  return std::move(*decoder);
-}
+std::unique_ptr<AudioDecoder> MakeDecoder() { return test::MakeDecoder(CreateG722Decoder); }
 
 TEST(G722Test, SixteenKilohertzAudioOnAnEightKilohertzClock) {
   auto encoder = MakeEncoder();

@@ -12,12 +12,12 @@ extern "C" {
 #include <array>
 
 #include "parley/codec/config_check.h"
+#include "parley/codec/fixed_rate_codec.h"
 #include "parley/codec/registry.h"
 
 namespace parley::codec {
 namespace {
 
-constexpr int kSampleRateHz = 8000;
 constexpr int kFrameMs = 10;
 constexpr int kFrameSamples = 80;
 constexpr size_t kVoiceFrameBytes = 10;
@@ -34,29 +34,20 @@ struct DecoderDeleter {
 using EncoderState = std::unique_ptr<bcg729EncoderChannelContextStruct, EncoderDeleter>;
 using DecoderState = std::unique_ptr<bcg729DecoderChannelContextStruct, DecoderDeleter>;
 
-class G729Encoder final : public AudioEncoder {
+class G729Encoder final : public FixedRateEncoder {
  public:
-  G729Encoder(EncoderState state, int frame_ms) : state_(std::move(state)), frame_ms_(frame_ms) {}
+  G729Encoder(EncoderState state, int frame_ms)
+      : FixedRateEncoder(Info(), frame_ms), state_(std::move(state)) {}
 
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
-  int frame_ms() const override { return frame_ms_; }
-  int bitrate_bps() const override { return Info().default_bitrate_bps; }
   size_t max_payload_bytes() const override {
-    return static_cast<size_t>(frame_ms_ / kFrameMs) * kVoiceFrameBytes;
+    return static_cast<size_t>(frame_ms() / kFrameMs) * kVoiceFrameBytes;
   }
 
   // With DTX: voice frames in order, then at most one SID (RFC 3551 4.5.6); a SID that is
   // followed by voice in the same packet is dropped, since the voice supersedes it.
   Result<size_t> Encode(std::span<const int16_t> pcm, std::span<uint8_t> out) override {
-    if (Status s = CheckEncodeBuffers(Info(), frame_ms_, 1, pcm.size(),
-                                      static_cast<size_t>(frame_samples()), out.size(),
-                                      max_payload_bytes());
-        !s) {
-      return s.error();
-    }
-    const int frames = frame_ms_ / kFrameMs;
+    if (Status s = CheckEncodeInput(pcm, out); !s) return s.error();
+    const int frames = frame_ms() / kFrameMs;
     size_t written = 0;
     bool ends_with_sid = false;
     for (int f = 0; f < frames; ++f) {
@@ -74,29 +65,15 @@ class G729Encoder final : public AudioEncoder {
     return written;
   }
 
-  Status SetFrameMs(int frame_ms) override {
-    if (Status s = CheckFrameMs(Info(), frame_ms); !s) return s;
-    frame_ms_ = frame_ms;
-    return Status::Ok();
-  }
-
-  Status SetBitrate(int bitrate_bps) override { return CheckFixedBitrate(Info(), bitrate_bps); }
-
  private:
   // Allocated by this.
   EncoderState state_;
   std::array<uint8_t, kVoiceFrameBytes> frame_{};
-  // Others.
-  int frame_ms_;
 };
 
-class G729Decoder final : public AudioDecoder {
+class G729Decoder final : public FixedRateDecoder {
  public:
-  explicit G729Decoder(DecoderState state) : state_(std::move(state)) {}
-
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
+  explicit G729Decoder(DecoderState state) : FixedRateDecoder(Info()), state_(std::move(state)) {}
 
   Result<int> PacketSamples(std::span<const uint8_t> payload) const override {
     if (payload.empty()) return Error{"G729: empty payload"};
@@ -112,11 +89,8 @@ class G729Decoder final : public AudioDecoder {
   }
 
   Result<int> Decode(std::span<const uint8_t> payload, std::span<int16_t> out) override {
-    Result<int> samples = PacketSamples(payload);
+    Result<int> samples = CheckDecodeInput(payload, out);
     if (!samples) return samples;
-    if (Status s = CheckOutputBuffer(Info(), out.size(), static_cast<size_t>(*samples)); !s) {
-      return s.error();
-    }
     const size_t voice_frames = payload.size() / kVoiceFrameBytes;
     int16_t* pcm = out.data();
     for (size_t f = 0; f < voice_frames; ++f, pcm += kFrameSamples) {
@@ -135,14 +109,7 @@ class G729Decoder final : public AudioDecoder {
   // G.729 frame erasure concealment (Annex B: comfort noise when the last frame was a
   // SID), run in whole 10 ms frames; the tail of the last frame is discarded.
   Result<int> Conceal(int samples_per_channel, std::span<int16_t> out) override {
-    if (samples_per_channel <= 0) {
-      return Error{
-          fmt::format("G729: conceal samples_per_channel {} must be > 0", samples_per_channel)};
-    }
-    if (Status s = CheckOutputBuffer(Info(), out.size(), static_cast<size_t>(samples_per_channel));
-        !s) {
-      return s.error();
-    }
+    if (Status s = CheckConcealInput(samples_per_channel, out); !s) return s.error();
     int done = 0;
     while (done < samples_per_channel) {
       const int n = std::min(kFrameSamples, samples_per_channel - done);

@@ -25,19 +25,10 @@ constexpr double kMinSpeechCorrelation = 0.75;
 constexpr double kMinSpeechSnrDb = 3.0;
 
 std::unique_ptr<AudioEncoder> MakeEncoder(int frame_ms = 20, bool dtx = false) {
-  EncoderConfig config;
-  config.frame_ms = frame_ms;
-  config.dtx = dtx;
-  auto encoder = CreateG729Encoder(config);
-  EXPECT_TRUE(encoder.ok());
-  return std::move(*encoder);
+  return test::MakeEncoder(CreateG729Encoder, {.frame_ms = frame_ms, .dtx = dtx});
 }
 
-std::unique_ptr<AudioDecoder> MakeDecoder() {
-  auto decoder = CreateG729Decoder({});
-  EXPECT_TRUE(decoder.ok());
-  return std::move(*decoder);
-}
+std::unique_ptr<AudioDecoder> MakeDecoder() { return test::MakeDecoder(CreateG729Decoder); }
 
 TEST(G729Test, TenBytesPerTenMilliseconds) {
   auto encoder = MakeEncoder();

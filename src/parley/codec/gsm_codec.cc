@@ -7,12 +7,12 @@
 #include <array>
 
 #include "parley/codec/config_check.h"
+#include "parley/codec/fixed_rate_codec.h"
 #include "parley/codec/registry.h"
 
 namespace parley::codec {
 namespace {
 
-constexpr int kSampleRateHz = 8000;
 constexpr int kFrameMs = 20;
 constexpr int kFrameSamples = 160;
 constexpr size_t kFrameBytes = sizeof(gsm_frame);  // 33
@@ -27,27 +27,18 @@ struct GsmDeleter {
 };
 using GsmState = std::unique_ptr<gsm_state, GsmDeleter>;
 
-class GsmEncoder final : public AudioEncoder {
+class GsmEncoder final : public FixedRateEncoder {
  public:
-  GsmEncoder(GsmState state, int frame_ms) : state_(std::move(state)), frame_ms_(frame_ms) {}
+  GsmEncoder(GsmState state, int frame_ms)
+      : FixedRateEncoder(Info(), frame_ms), state_(std::move(state)) {}
 
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
-  int frame_ms() const override { return frame_ms_; }
-  int bitrate_bps() const override { return Info().default_bitrate_bps; }
   size_t max_payload_bytes() const override {
-    return static_cast<size_t>(frame_ms_ / kFrameMs) * kFrameBytes;
+    return static_cast<size_t>(frame_ms() / kFrameMs) * kFrameBytes;
   }
 
   Result<size_t> Encode(std::span<const int16_t> pcm, std::span<uint8_t> out) override {
-    if (Status s = CheckEncodeBuffers(Info(), frame_ms_, 1, pcm.size(),
-                                      static_cast<size_t>(frame_samples()), out.size(),
-                                      max_payload_bytes());
-        !s) {
-      return s.error();
-    }
-    const int frames = frame_ms_ / kFrameMs;
+    if (Status s = CheckEncodeInput(pcm, out); !s) return s.error();
+    const int frames = frame_ms() / kFrameMs;
     for (int f = 0; f < frames; ++f) {
       // gsm_encode() takes a non-const pointer; it reads the input only.
       std::copy_n(pcm.begin() + f * kFrameSamples, kFrameSamples, frame_.begin());
@@ -56,45 +47,25 @@ class GsmEncoder final : public AudioEncoder {
     return max_payload_bytes();
   }
 
-  Status SetFrameMs(int frame_ms) override {
-    if (Status s = CheckFrameMs(Info(), frame_ms); !s) return s;
-    frame_ms_ = frame_ms;
-    return Status::Ok();
-  }
-
-  Status SetBitrate(int bitrate_bps) override { return CheckFixedBitrate(Info(), bitrate_bps); }
-
  private:
   // Allocated by this.
   GsmState state_;
   std::array<gsm_signal, kFrameSamples> frame_{};
-  // Others.
-  int frame_ms_;
 };
 
-class GsmDecoder final : public AudioDecoder {
+class GsmDecoder final : public FixedRateDecoder {
  public:
-  explicit GsmDecoder(GsmState state) : state_(std::move(state)) {}
-
-  const CodecInfo& info() const override { return Info(); }
-  int sample_rate_hz() const override { return kSampleRateHz; }
-  int channels() const override { return 1; }
+  explicit GsmDecoder(GsmState state) : FixedRateDecoder(Info()), state_(std::move(state)) {}
 
   Result<int> PacketSamples(std::span<const uint8_t> payload) const override {
-    if (payload.empty()) return Error{"GSM: empty payload"};
-    if (payload.size() % kFrameBytes != 0) {
-      return Error{fmt::format("GSM: payload {} bytes is not a multiple of the {}-byte frame",
-                               payload.size(), kFrameBytes)};
-    }
-    return static_cast<int>(payload.size() / kFrameBytes) * kFrameSamples;
+    Result<size_t> frames = CheckWholeFrames(Info(), payload.size(), kFrameBytes);
+    if (!frames) return frames.error();
+    return static_cast<int>(*frames) * kFrameSamples;
   }
 
   Result<int> Decode(std::span<const uint8_t> payload, std::span<int16_t> out) override {
-    Result<int> samples = PacketSamples(payload);
+    Result<int> samples = CheckDecodeInput(payload, out);
     if (!samples) return samples;
-    if (Status s = CheckOutputBuffer(Info(), out.size(), static_cast<size_t>(*samples)); !s) {
-      return s.error();
-    }
     // Check every frame before decoding any, so a bad packet leaves the state untouched.
     for (size_t offset = 0; offset < payload.size(); offset += kFrameBytes) {
       if ((payload[offset] >> 4) != kFrameSignature) {

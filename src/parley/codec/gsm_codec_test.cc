@@ -22,18 +22,10 @@ constexpr double kMinSpeechCorrelation = 0.9;
 constexpr double kMinSpeechSnrDb = 8.0;
 
 std::unique_ptr<AudioEncoder> MakeEncoder(int frame_ms = 20) {
-  EncoderConfig config;
-  config.frame_ms = frame_ms;
-  auto encoder = CreateGsmEncoder(config);
-  EXPECT_TRUE(encoder.ok());
-  return std::move(*encoder);
+  return test::MakeEncoder(CreateGsmEncoder, {.frame_ms = frame_ms});
 }
 
-std::unique_ptr<AudioDecoder> MakeDecoder() {
-  auto decoder = CreateGsmDecoder({});
-  EXPECT_TRUE(decoder.ok());
-  return std::move(*decoder);
-}
+std::unique_ptr<AudioDecoder> MakeDecoder() { return test::MakeDecoder(CreateGsmDecoder); }
 
 TEST(GsmTest, SpeechRoundTrip) {
   for (int index = 0; index < testing::SpeechCount(); ++index) {
