@@ -16,8 +16,9 @@ struct TranscodeArgs {
   bool fec = false;
   int expected_loss_percent = 0;
   bool dtx = false;
-  int raw_rate_hz = 0;   // raw L16 files: their sample rate (0: 16000)
-  int raw_channels = 1;  // raw L16 files: their channel count
+  int raw_rate_hz = 0;          // raw L16 files: their sample rate (0: 16000)
+  int raw_channels = 1;         // raw L16 files: their channel count
+  bool accept_damaged = false;  // convert what is readable of a damaged input
   bool quiet = false;
 };
 int RunTranscode(const TranscodeArgs& args);
@@ -29,5 +30,11 @@ struct DemoArgs {
 int RunDemo(const DemoArgs& args);
 
 int RunListCodecs();
+
+struct OggInfoArgs {
+  std::string file;
+};
+// Exit code 1 when the file cannot be read as Ogg Opus; defects alone do not fail.
+int RunOggInfo(const OggInfoArgs& args);
 
 }  // namespace parley::app

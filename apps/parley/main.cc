@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   parley::app::TranscodeArgs transcode;
   CLI::App* transcode_cmd = app.add_subcommand(
       "transcode",
-      "Convert audio between WAV and raw codec streams (.ul .al .g722 .l16 .gsm .g729 .c2)");
+      "Convert audio between WAV, Ogg Opus (.opus) and raw codec streams (.ul .al .g722 .l16 "
+      ".gsm .g729 .c2)");
   transcode_cmd
       ->add_option("input", transcode.input,
                    "Input file (WAV or any format libsndfile "
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
       ->add_option("--raw-channels", transcode.raw_channels,
                    "Channels of raw .l16 files (default 1)")
       ->check(CLI::Range(1, 2));
+  transcode_cmd->add_flag("--accept-damaged", transcode.accept_damaged,
+                          "Convert what is readable of a truncated or damaged input (its defects "
+                          "are listed) instead of failing");
   transcode_cmd->add_flag("-q,--quiet", transcode.quiet, "No summary line, no progress bar");
 
   parley::app::DemoArgs demo;
@@ -55,10 +59,18 @@ int main(int argc, char** argv) {
 
   CLI::App* codecs_cmd = app.add_subcommand("codecs", "List the codecs parley carries");
 
+  CLI::App* ogg_cmd = app.add_subcommand("ogg", "Inspect Ogg Opus files");
+  ogg_cmd->require_subcommand(1);
+  parley::app::OggInfoArgs ogg_info;
+  CLI::App* ogg_info_cmd = ogg_cmd->add_subcommand(
+      "info", "Channels, pre-skip, duration, packets, pages, bitrate, tags and every defect");
+  ogg_info_cmd->add_option("file", ogg_info.file, "Ogg Opus file (.opus)")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   if (transcode_cmd->parsed()) return parley::app::RunTranscode(transcode);
   if (demo_cmd->parsed()) return parley::app::RunDemo(demo);
   if (codecs_cmd->parsed()) return parley::app::RunListCodecs();
+  if (ogg_info_cmd->parsed()) return parley::app::RunOggInfo(ogg_info);
   return 2;
 }

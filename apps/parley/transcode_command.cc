@@ -44,6 +44,7 @@ int RunTranscode(const TranscodeArgs& args) {
   options.encoder.dtx = args.dtx;
   options.raw_sample_rate_hz = args.raw_rate_hz;
   options.raw_channels = args.raw_channels;
+  options.accept_damaged_input = args.accept_damaged;
 
   ProgressListener progress("transcode");
   auto summary = container::Transcode(options, args.quiet ? nullptr : &progress);
@@ -52,6 +53,9 @@ int RunTranscode(const TranscodeArgs& args) {
     return 1;
   }
   progress.Finish();
+  for (const std::string& warning : summary->warnings) {
+    fmt::print(stderr, "parley transcode: warning: {}\n", warning);
+  }
   if (!args.quiet) {
     std::string rate;
     if (summary->packets > 0) {

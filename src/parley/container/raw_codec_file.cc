@@ -120,6 +120,7 @@ Result<std::span<const uint8_t>> RawCodecReader::ReadPacket(int packet_ms) {
   }
   const size_t whole = got - got % framing_.unit_bytes;
   if (whole == 0 && got > 0) {
+    truncated_ = true;
     return Error{
         fmt::format("'{}' is truncated: {} bytes at offset {} do not make a whole "
                     "{}-byte {} frame",

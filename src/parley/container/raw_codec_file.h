@@ -67,6 +67,8 @@ class RawCodecReader {
   double duration_seconds() const;
   // Byte offset of the next read in the file.
   uint64_t offset() const { return offset_; }
+  // True once ReadPacket() has met the end of the file inside a unit.
+  bool truncated() const { return truncated_; }
 
  private:
   RawCodecReader(std::string path, FILE* file, RawStreamFormat format, RawFraming framing,
@@ -82,6 +84,7 @@ class RawCodecReader {
   // Others.
   uint64_t payload_bytes_;
   uint64_t offset_ = 0;
+  bool truncated_ = false;
 };
 
 class RawCodecWriter {

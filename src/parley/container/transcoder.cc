@@ -11,7 +11,10 @@
 #include "parley/audio/audio_frame.h"
 #include "parley/audio/resampler.h"
 #include "parley/codec/codec2_codec.h"
+#include "parley/codec/opus_codec.h"
 #include "parley/codec/registry.h"
+#include "parley/container/ogg_opus_reader.h"
+#include "parley/container/ogg_opus_writer.h"
 #include "parley/container/raw_codec_file.h"
 
 namespace parley::container {
@@ -28,6 +31,10 @@ std::string Extension(const std::string& path) {
   return ext;
 }
 
+bool IsOggExtension(const std::string& ext) {
+  return ext == "opus" || ext == "ogg" || ext == "oga";
+}
+
 std::string ChannelsText(int channels) {
   return channels == 1 ? "mono" : channels == 2 ? "stereo" : fmt::format("{} ch", channels);
 }
@@ -40,6 +47,8 @@ class PcmSource {
   virtual double duration_seconds() const = 0;
   virtual std::string description() const = 0;
   virtual Result<std::span<const int16_t>> Read() = 0;
+  // Damage read around (Ogg defects), once the end was reached.
+  virtual std::vector<std::string> warnings() const { return {}; }
 };
 
 class AudioFileSource final : public PcmSource {
@@ -61,6 +70,13 @@ class AudioFileSource final : public PcmSource {
     if (!frames) return frames.error();
     return std::span<const int16_t>(buffer_.data(),
                                     static_cast<size_t>(*frames * reader_.format().channels));
+  }
+  std::vector<std::string> warnings() const override {
+    if (!reader_.truncated()) return {};
+    return {
+        fmt::format("'{}' is truncated: its header declares {} bytes of audio, the file "
+                    "holds {}",
+                    reader_.path(), reader_.declared_data_bytes(), reader_.present_data_bytes())};
   }
 
  private:
@@ -86,7 +102,11 @@ class RawDecodeSource final : public PcmSource {
   }
   Result<std::span<const int16_t>> Read() override {
     auto payload = reader_->ReadPacket(kChunkMs);
-    if (!payload) return payload.error();
+    if (!payload) {
+      if (!reader_->truncated()) return payload.error();
+      truncation_ = payload.error().message;  // every whole frame before it was delivered
+      return std::span<const int16_t>();
+    }
     if (payload->empty()) return std::span<const int16_t>();
     auto samples = decoder_->Decode(*payload, buffer_);
     if (!samples) {
@@ -96,11 +116,47 @@ class RawDecodeSource final : public PcmSource {
     return std::span<const int16_t>(buffer_.data(),
                                     static_cast<size_t>(*samples * decoder_->channels()));
   }
+  std::vector<std::string> warnings() const override {
+    if (truncation_.empty()) return {};
+    return {truncation_};
+  }
 
  private:
+  std::string truncation_;
   std::unique_ptr<RawCodecReader> reader_;
   std::unique_ptr<codec::AudioDecoder> decoder_;
   std::vector<int16_t> buffer_;
+};
+
+// Ogg Opus decoded at 48 kHz: pre-skip and end trimming applied by OggOpusPcmReader.
+class OggOpusSource final : public PcmSource {
+ public:
+  explicit OggOpusSource(std::unique_ptr<OggOpusPcmReader> reader) : reader_(std::move(reader)) {}
+  AudioFormat format() const override { return {kOggOpusGranuleRateHz, reader_->channels()}; }
+  double duration_seconds() const override { return 0; }  // known only once read
+  std::string description() const override {
+    const OpusHead& head = reader_->reader().head();
+    std::string text = fmt::format("Ogg Opus {}", ChannelsText(head.channels));
+    if (head.input_sample_rate_hz > 0)
+      text += fmt::format(" (from {} Hz)", head.input_sample_rate_hz);
+    return text;
+  }
+  Result<std::span<const int16_t>> Read() override { return reader_->Read(); }
+  std::vector<std::string> warnings() const override {
+    std::vector<std::string> lines;
+    const OggOpusStats& stats = reader_->reader().stats();
+    for (const OggDefect& defect : stats.defects) {
+      lines.push_back(fmt::format("'{}': {}", reader_->reader().name(), defect.message));
+    }
+    if (stats.defect_count > static_cast<int64_t>(stats.defects.size())) {
+      lines.push_back(fmt::format("'{}': {} more defects", reader_->reader().name(),
+                                  stats.defect_count - static_cast<int64_t>(stats.defects.size())));
+    }
+    return lines;
+  }
+
+ private:
+  std::unique_ptr<OggOpusPcmReader> reader_;
 };
 
 // Consumes PCM in its own format.
@@ -195,9 +251,27 @@ RawStreamFormat RawFormatFor(const codec::CodecInfo* codec, const TranscodeOptio
   return format;
 }
 
+// Encodes 48 kHz PCM into Ogg Opus; the writer pads and trims the last packet.
+class OggOpusSink final : public PcmSink {
+ public:
+  explicit OggOpusSink(std::unique_ptr<OggOpusPcmWriter> writer) : writer_(std::move(writer)) {}
+  AudioFormat format() const override { return {kOggOpusGranuleRateHz, writer_->channels()}; }
+  std::string description() const override {
+    return fmt::format("Ogg Opus {} bit/s, {} ms packets", writer_->encoder().bitrate_bps(),
+                       writer_->encoder().frame_ms());
+  }
+  Status Write(std::span<const int16_t> pcm) override { return writer_->Write(pcm); }
+  Status Finish() override { return writer_->Close(); }
+  uint64_t bytes() const override { return writer_->writer().bytes_written(); }
+  int64_t packets() const override { return writer_->writer().packets_written(); }
+
+ private:
+  std::unique_ptr<OggOpusPcmWriter> writer_;
+};
+
 const char* kSupported =
-    ".wav (or any file libsndfile reads, as input), .ul .al .g722 .l16 "
-    ".gsm .g729 .c2";
+    ".wav (or any file libsndfile reads, as input), .opus/.ogg (Ogg Opus), .ul .al "
+    ".g722 .l16 .gsm .g729 .c2";
 
 Result<std::unique_ptr<PcmSource>> OpenSource(const TranscodeOptions& options) {
   const std::string ext = Extension(options.input_path);
@@ -216,18 +290,13 @@ Result<std::unique_ptr<PcmSource>> OpenSource(const TranscodeOptions& options) {
     return std::unique_ptr<PcmSource>(
         std::make_unique<RawDecodeSource>(std::move(reader).value(), std::move(decoder).value()));
   }
-  if (ext == "opus" || ext == "ogg" || ext == "oga") {
-    return Error{fmt::format("'{}': Ogg Opus input is not supported yet (supported: {})",
-                             options.input_path, kSupported)};
+  if (IsOggExtension(ext)) {
+    auto reader = OggOpusPcmReader::Open(options.input_path);
+    if (!reader) return reader.error();
+    return std::unique_ptr<PcmSource>(std::make_unique<OggOpusSource>(std::move(reader).value()));
   }
   auto reader = audio::AudioFileReader::Open(options.input_path);
   if (!reader) return reader.error();
-  if (reader->truncated()) {
-    return Error{fmt::format(
-        "'{}' is truncated: its header declares {} bytes of audio, the file "
-        "holds {}",
-        options.input_path, reader->declared_data_bytes(), reader->present_data_bytes())};
-  }
   return std::unique_ptr<PcmSource>(std::make_unique<AudioFileSource>(std::move(reader).value()));
 }
 
@@ -250,11 +319,19 @@ Result<std::unique_ptr<PcmSink>> OpenSink(const TranscodeOptions& options, const
     if (!writer) return writer.error();
     return std::unique_ptr<PcmSink>(std::make_unique<WavSink>(std::move(writer).value()));
   }
+  if (IsOggExtension(ext)) {
+    if (named != nullptr && named->id != codec::CodecId::kOpus) {
+      return Error{fmt::format("--codec {} does not match the output extension .{} (Ogg Opus)",
+                               named->name, ext)};
+    }
+    auto writer = OggOpusPcmWriter::Open(path, std::min(input.channels, codec::kMaxChannels),
+                                         input.sample_rate_hz, options.encoder);
+    if (!writer) return writer.error();
+    return std::unique_ptr<PcmSink>(std::make_unique<OggOpusSink>(std::move(writer).value()));
+  }
   if (!IsRawCodecExtension(ext)) {
-    if (ext == "opus" || ext == "ogg" || ext == "oga" ||
-        (named && named->id == codec::CodecId::kOpus)) {
-      return Error{fmt::format("'{}': Ogg Opus output is not supported yet (supported: {})",
-                               options.output_path, kSupported)};
+    if (named && named->id == codec::CodecId::kOpus) {
+      return Error{fmt::format("--codec opus needs an Ogg Opus output (.opus), not .{}", ext)};
     }
     return Error{fmt::format("'{}': unsupported output format '.{}' (supported: {})",
                              options.output_path, ext, kSupported)};
@@ -349,6 +426,14 @@ Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string&
     if (Status s = (*sink)->Write(converter->Convert(*chunk)); !s) return s.error();
     if (listener) listener->OnProgress(static_cast<double>(input_frames) / input_rate);
   }
+  // Damage is known once the input has been read through. Unless the caller accepts it,
+  // a damaged input fails the conversion (and no output appears).
+  std::vector<std::string> warnings = (*source)->warnings();
+  if (!warnings.empty() && !options.accept_damaged_input) {
+    std::string message = warnings.front();
+    if (warnings.size() > 1) message += fmt::format(" (and {} more defects)", warnings.size() - 1);
+    return Error{message + "; --accept-damaged converts what is readable"};
+  }
   if (Status s = (*sink)->Write(converter->Flush()); !s) return s.error();
   if (Status s = (*sink)->Finish(); !s) return s.error();
 
@@ -358,6 +443,7 @@ Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string&
   summary.duration_seconds = static_cast<double>(input_frames) / input_rate;
   summary.output_bytes = (*sink)->bytes();
   summary.packets = (*sink)->packets();
+  summary.warnings = std::move(warnings);
   if (summary.packets > 0 && summary.duration_seconds > 0) {
     summary.payload_bitrate_bps =
         static_cast<double>(summary.output_bytes) * 8 / summary.duration_seconds;

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -167,25 +169,6 @@ TEST_F(TranscodeTest, EncoderOptionsReachTheCodec) {
   EXPECT_EQ(gsm->output_bytes % 99, 0u) << "three 33-byte frames per 60 ms packet";
 }
 
-TEST_F(TranscodeTest, TruncatedRawInputFailsWithOffsetAndLeavesNothing) {
-  ASSERT_TRUE(Run(speech_path_, PathFor("speech.gsm")).ok());
-  fs::resize_file(PathFor("speech.gsm"), 33 * 30 + 11);
-  auto result = Run(PathFor("speech.gsm"), PathFor("out.wav"));
-  ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.error().message.find("truncated"), std::string::npos);
-  EXPECT_NE(result.error().message.find("offset 990"), std::string::npos) << result.error().message;
-  EXPECT_EQ(Files(), (std::vector<std::string>{"speech.gsm", "speech.wav"}));
-}
-
-TEST_F(TranscodeTest, TruncatedWavInputFails) {
-  fs::copy_file(speech_path_, PathFor("cut.wav"));
-  fs::resize_file(PathFor("cut.wav"), 3000);
-  auto result = Run(PathFor("cut.wav"), PathFor("out.ul"));
-  ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.error().message.find("truncated"), std::string::npos) << result.error().message;
-  EXPECT_FALSE(fs::exists(PathFor("out.ul")));
-}
-
 TEST_F(TranscodeTest, BadInputsAreOneLineErrors) {
   struct Case {
     std::string in, out, codec, expect;
@@ -196,7 +179,9 @@ TEST_F(TranscodeTest, BadInputsAreOneLineErrors) {
       {PathFor("missing.wav"), PathFor("x.ul"), "", "missing.wav"},
       {PathFor("garbage.wav"), PathFor("x.ul"), "", "garbage.wav"},
       {speech_path_, PathFor("x.mp3"), "", "unsupported output format '.mp3'"},
-      {speech_path_, PathFor("x.opus"), "", "Ogg Opus"},
+      {speech_path_, PathFor("x.opus"), "pcmu", "does not match the output extension .opus"},
+      {speech_path_, PathFor("x.mp3"), "opus", "needs an Ogg Opus output"},
+      {PathFor("garbage.wav"), PathFor("x.opus"), "", "garbage.wav"},
       {speech_path_, PathFor("x.ul"), "pcma", "does not match"},
       {speech_path_, PathFor("x.ul"), "nosuch", "unknown codec 'nosuch'"},
       {speech_path_, PathFor("x.wav"), "pcmu", "raw stream output"},
@@ -214,6 +199,114 @@ TEST_F(TranscodeTest, BadInputsAreOneLineErrors) {
     EXPECT_EQ(result.error().message.find('\n'), std::string::npos) << "one line";
   }
   EXPECT_EQ(Files(), (std::vector<std::string>{"bad.c2", "garbage.wav", "speech.wav"}));
+}
+
+// WAV -> Ogg Opus -> WAV: the exact duration (pre-skip and end trimming), the waveform,
+// and the encoder options applied.
+TEST_F(TranscodeTest, WavToOggOpusAndBack) {
+  codec::EncoderConfig config;
+  config.bitrate_bps = 32000;
+  config.frame_ms = 40;
+  config.complexity = 5;
+  auto there = Run(speech_path_, PathFor("speech.opus"), config);
+  ASSERT_TRUE(there.ok()) << there.error().message;
+  EXPECT_NE(there->output_description.find("Ogg Opus 32000 bit/s, 40 ms"), std::string::npos)
+      << there->output_description;
+  const double in_seconds = static_cast<double>(testing::Speech(22050, 0).size()) / 22050;
+  EXPECT_EQ(there->packets, static_cast<int64_t>(std::ceil((in_seconds + 0.0065) / 0.040)));
+  EXPECT_EQ(there->output_bytes, fs::file_size(PathFor("speech.opus")));
+  EXPECT_NEAR(there->payload_bitrate_bps, 32000, 8000);
+
+  auto back = Run(PathFor("speech.opus"), PathFor("back.wav"));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(back->warnings.empty());
+  EXPECT_NE(back->input_description.find("Ogg Opus mono (from 22050 Hz)"), std::string::npos)
+      << back->input_description;
+  auto decoded = audio::ReadAudioFile(PathFor("back.wav"));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->sample_rate_hz(), 48000);
+  EXPECT_NEAR(decoded->duration_ms().count() / 1000, in_seconds, 1.0 / 22050 + 1e-6);
+  const std::vector<int16_t> reference = testing::Speech(48000, 0);
+  const std::vector<int16_t> got(decoded->samples().begin(), decoded->samples().end());
+  const auto similarity = audio::CompareAligned(reference, got, 48000, 960);
+  EXPECT_GT(similarity.correlation, 0.85);  // Opus 24 kbit/s keeps ~0.89 of the waveform
+  EXPECT_LE(similarity.lag_samples, 48) << "pre-skip removed the encoder delay";
+  EXPECT_EQ(Files(), (std::vector<std::string>{"back.wav", "speech.opus", "speech.wav"}));
+}
+
+TEST_F(TranscodeTest, StereoWavToOggOpusStaysStereo) {
+  const std::vector<int16_t> tone = testing::Tone(500, 48000, 1.0, 0.3);
+  std::vector<int16_t> stereo;
+  for (int16_t s : tone) {
+    stereo.push_back(s);
+    stereo.push_back(static_cast<int16_t>(s / 2));
+  }
+  ASSERT_TRUE(audio::WriteWavFile(PathFor("st.wav"), audio::AudioFrame({48000, 2}, stereo)).ok());
+  ASSERT_TRUE(Run(PathFor("st.wav"), PathFor("st.opus")).ok());
+  auto back = Run(PathFor("st.opus"), PathFor("st_back.wav"));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  auto decoded = audio::ReadAudioFile(PathFor("st_back.wav"));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->format(), (audio::AudioFormat{48000, 2}));
+  EXPECT_EQ(decoded->samples().size(), stereo.size());
+}
+
+// A damaged input fails by default, naming the damage; with accept_damaged_input what is
+// readable converts and every defect is reported by offset. Same rule for every format.
+TEST_F(TranscodeTest, DamagedInputFailsUnlessAcceptedThenConvertsWhatIsReadable) {
+  ASSERT_TRUE(Run(speech_path_, PathFor("speech.opus")).ok());
+  ASSERT_TRUE(Run(speech_path_, PathFor("speech.gsm")).ok());
+  fs::resize_file(PathFor("speech.opus"), fs::file_size(PathFor("speech.opus")) - 100);
+  fs::resize_file(PathFor("speech.gsm"), 33 * 30 + 11);
+  fs::copy_file(speech_path_, PathFor("cut.wav"));
+  fs::resize_file(PathFor("cut.wav"), 44 + 2 * 22050);  // the first second
+
+  struct Case {
+    std::string input, expect;
+    double min_seconds, max_seconds;
+  };
+  const double in_seconds = static_cast<double>(testing::Speech(22050, 0).size()) / 22050;
+  const std::vector<Case> cases = {
+      {"speech.opus", "truncated at offset", 1.0, in_seconds - 0.01},
+      {"speech.gsm", "offset 990", 0.6, 0.6},
+      {"cut.wav", "truncated", 1.0, 1.0},
+  };
+  for (const Case& c : cases) {
+    auto strict = Run(PathFor(c.input), PathFor("out.wav"));
+    ASSERT_FALSE(strict.ok()) << c.input;
+    EXPECT_NE(strict.error().message.find(c.expect), std::string::npos) << strict.error().message;
+    EXPECT_NE(strict.error().message.find(c.input), std::string::npos);
+    EXPECT_FALSE(fs::exists(PathFor("out.wav")));
+    EXPECT_FALSE(fs::exists(PathFor("out.wav.partial")));
+
+    TranscodeOptions options;
+    options.input_path = PathFor(c.input);
+    options.output_path = PathFor("out.wav");
+    options.accept_damaged_input = true;
+    auto lenient = Transcode(options);
+    ASSERT_TRUE(lenient.ok()) << lenient.error().message;
+    ASSERT_FALSE(lenient->warnings.empty()) << c.input;
+    EXPECT_NE(lenient->warnings[0].find(c.expect), std::string::npos) << lenient->warnings[0];
+    EXPECT_GE(lenient->duration_seconds, c.min_seconds - 1e-6) << c.input;
+    EXPECT_LE(lenient->duration_seconds, c.max_seconds + 1e-6) << c.input;
+    fs::remove(PathFor("out.wav"));
+  }
+}
+
+TEST_F(TranscodeTest, ChainedOggOpusFailsAndLeavesNothing) {
+  ASSERT_TRUE(Run(speech_path_, PathFor("a.opus")).ok());
+  {
+    std::ifstream in(PathFor("a.opus"), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    std::ofstream out(PathFor("ab.opus"), std::ios::binary);
+    out << bytes.str() << bytes.str();
+  }
+  auto result = Run(PathFor("ab.opus"), PathFor("ab.wav"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("chained stream"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"a.opus", "ab.opus", "speech.wav"}));
 }
 
 TEST_F(TranscodeTest, ProgressIsReportedUpToTheWholeDuration) {
