@@ -37,4 +37,21 @@ struct OggInfoArgs {
 // Exit code 1 when the file cannot be read as Ogg Opus; defects alone do not fail.
 int RunOggInfo(const OggInfoArgs& args);
 
+struct RtpStreamsArgs {
+  std::string capture;
+  std::string pt_map;  // "111=opus,96=pcmu"; empty: static types and Opus detection only
+};
+// Lists the RTP streams of a capture; exit code 1 when it cannot be read.
+int RunRtpStreams(const RtpStreamsArgs& args);
+
+struct RtpExtractArgs {
+  std::string capture;
+  std::string output;  // .wav (decoded) or .opus (Opus packets copied)
+  std::string ssrc;    // hexadecimal, with or without 0x; required with several streams
+  std::string pt_map;
+  bool quiet = false;
+};
+// Writes one stream to `output`; exit code 1 on failure (no output left behind).
+int RunRtpExtract(const RtpExtractArgs& args);
+
 }  // namespace parley::app

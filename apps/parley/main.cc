@@ -66,11 +66,35 @@ int main(int argc, char** argv) {
       "info", "Channels, pre-skip, duration, packets, pages, bitrate, tags and every defect");
   ogg_info_cmd->add_option("file", ogg_info.file, "Ogg Opus file (.opus)")->required();
 
+  CLI::App* rtp_cmd = app.add_subcommand("rtp", "RTP audio streams in pcap captures");
+  rtp_cmd->require_subcommand(1);
+  parley::app::RtpStreamsArgs rtp_streams;
+  CLI::App* rtp_streams_cmd = rtp_cmd->add_subcommand(
+      "streams", "List the RTP streams: SSRC, addresses, payload type, codec, loss, jitter");
+  rtp_streams_cmd->add_option("capture", rtp_streams.capture, "Capture file (.pcap, .pcapng)")
+      ->required();
+  rtp_streams_cmd->add_option("--pt-map", rtp_streams.pt_map,
+                              "Codecs of dynamic payload types, e.g. 111=opus,96=codec2");
+  parley::app::RtpExtractArgs rtp_extract;
+  CLI::App* rtp_extract_cmd = rtp_cmd->add_subcommand(
+      "extract", "Write one RTP stream to WAV (decoded, losses concealed) or Ogg Opus (copied)");
+  rtp_extract_cmd->add_option("capture", rtp_extract.capture, "Capture file (.pcap, .pcapng)")
+      ->required();
+  rtp_extract_cmd->add_option("-o,--output", rtp_extract.output, "Output file: .wav or .opus")
+      ->required();
+  rtp_extract_cmd->add_option("--ssrc", rtp_extract.ssrc,
+                              "SSRC of the stream (hex); needed when there are several");
+  rtp_extract_cmd->add_option("--pt-map", rtp_extract.pt_map,
+                              "Codecs of dynamic payload types, e.g. 111=opus,96=codec2");
+  rtp_extract_cmd->add_flag("-q,--quiet", rtp_extract.quiet, "No summary line");
+
   CLI11_PARSE(app, argc, argv);
 
   if (transcode_cmd->parsed()) return parley::app::RunTranscode(transcode);
   if (demo_cmd->parsed()) return parley::app::RunDemo(demo);
   if (codecs_cmd->parsed()) return parley::app::RunListCodecs();
   if (ogg_info_cmd->parsed()) return parley::app::RunOggInfo(ogg_info);
+  if (rtp_streams_cmd->parsed()) return parley::app::RunRtpStreams(rtp_streams);
+  if (rtp_extract_cmd->parsed()) return parley::app::RunRtpExtract(rtp_extract);
   return 2;
 }

@@ -72,14 +72,14 @@ struct UdpDatagram {
 
 // What the reader made of the records, by reason.
 struct PcapStats {
-  int64_t frames = 0;           // records read
-  int64_t udp_datagrams = 0;    // returned by Next()
-  int64_t not_ip = 0;           // ARP, LLDP, other ethertypes or address families
-  int64_t not_udp = 0;          // TCP, ICMP, ... (also IPv6 "no next header")
-  int64_t ip_fragments = 0;     // IPv4 or IPv6 fragments (not reassembled)
+  int64_t frames = 0;                      // records read
+  int64_t udp_datagrams = 0;               // returned by Next()
+  int64_t not_ip = 0;                      // ARP, LLDP, other ethertypes or address families
+  int64_t not_udp = 0;                     // TCP, ICMP, ... (also IPv6 "no next header")
+  int64_t ip_fragments = 0;                // IPv4 or IPv6 fragments (not reassembled)
   int64_t ipv6_unsupported_extension = 0;  // ESP, mobility, unknown next headers
-  int64_t truncated = 0;        // the record was cut by the snapshot length
-  int64_t malformed = 0;        // a header field that cannot be right (length, version)
+  int64_t truncated = 0;                   // the record was cut by the snapshot length
+  int64_t malformed = 0;                   // a header field that cannot be right (length, version)
   // The first kMaxPcapWarnings malformed or truncated frames, each named by frame index
   // and byte offset ("cap.pcap frame 7: IPv4 header length 16 bytes < 20 at offset 14").
   std::vector<std::string> warnings;
