@@ -34,6 +34,7 @@ void PutBytes(std::vector<uint8_t>& out, std::string_view text) {
 //   +--------+--------+---------+-----------+---------------+--------------+---------+
 std::vector<uint8_t> OpusHead(const OggOpusWriterConfig& config) {
   std::vector<uint8_t> head;
+  head.reserve(kOpusHeadBytes);
   PutBytes(head, "OpusHead");
   head.push_back(1);  // version
   head.push_back(static_cast<uint8_t>(config.channels));
