@@ -431,7 +431,10 @@ Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string&
   std::vector<std::string> warnings = (*source)->warnings();
   if (!warnings.empty() && !options.accept_damaged_input) {
     std::string message = warnings.front();
-    if (warnings.size() > 1) message += fmt::format(" (and {} more defects)", warnings.size() - 1);
+    if (warnings.size() > 1) {
+      message += fmt::format(" (and {} more defect{})", warnings.size() - 1,
+                             warnings.size() > 2 ? "s" : "");
+    }
     return Error{message + "; --accept-damaged converts what is readable"};
   }
   if (Status s = (*sink)->Write(converter->Flush()); !s) return s.error();
