@@ -1,0 +1,67 @@
+#include "parley/playout/decision_logic.h"
+
+#include <algorithm>
+
+namespace parley::playout {
+
+const char* OperationName(Operation operation) {
+  switch (operation) {
+    case Operation::kSilence:
+      return "silence";
+    case Operation::kNormal:
+      return "normal";
+    case Operation::kFec:
+      return "fec";
+    case Operation::kExpand:
+      return "expand";
+    case Operation::kMerge:
+      return "merge";
+    case Operation::kAccelerate:
+      return "accelerate";
+    case Operation::kPreemptiveExpand:
+      return "preemptive-expand";
+    case Operation::kComfortNoise:
+      return "comfort-noise";
+    case Operation::kDiscardGap:
+      return "discard-gap";
+  }
+  return "?";
+}
+
+double StretchMarginMs(double target_ms, const DecisionConfig& config) {
+  return std::max(config.min_margin_ms, config.margin_fraction * target_ms);
+}
+
+Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
+  if (!in.started && !in.should_start) return Operation::kSilence;
+
+  const bool audio_ready = in.sync_ms >= in.block_ms || (in.has_packet && in.next_is_contiguous);
+  if (audio_ready) {
+    // A stretch needs its whole window of decoded (or contiguous) audio, and never right
+    // after concealment: the merge splice comes first.
+    const double margin = StretchMarginMs(in.target_ms, config);
+    if (in.stretch_allowed && !in.concealing) {
+      if (in.buffered_ms > in.target_ms + margin && in.buffered_ms >= config.stretch_window_ms) {
+        return Operation::kAccelerate;
+      }
+      if (in.buffered_ms < in.target_ms - margin &&
+          in.buffered_ms >= config.min_decelerate_window_ms) {
+        return Operation::kPreemptiveExpand;
+      }
+    }
+    return Operation::kNormal;
+  }
+  if (in.sync_ms > 0 && !in.has_packet && !in.last_was_dtx) {
+    // Some decoded audio left but less than a block: conceal the rest.
+    return Operation::kExpand;
+  }
+  if (in.has_packet) {
+    if (in.gap_after_overflow) return Operation::kDiscardGap;
+    if (in.missing_packets == 0) return Operation::kComfortNoise;  // DTX: no loss signalled
+    if (in.missing_packets == 1 && in.next_has_fec) return Operation::kFec;
+    return Operation::kExpand;
+  }
+  return in.last_was_dtx ? Operation::kComfortNoise : Operation::kExpand;
+}
+
+}  // namespace parley::playout

@@ -1,0 +1,528 @@
+#include "parley/playout/playout_engine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "parley/codec/registry.h"
+#include "parley/rtp/red.h"
+
+namespace parley::playout {
+namespace {
+
+// Largest number of RED blocks split per packet (RFC 2198 allows more; senders use 1-2).
+constexpr size_t kMaxRedBlocks = 8;
+// Opus DTX frames: a TOC byte and at most one more (RFC 6716 3.1: no audio data).
+constexpr size_t kMaxDtxPayloadBytes = 2;
+// Sync buffer capacity: a 120 ms packet, a 40 ms stretch window, merge search and slack.
+constexpr int kSyncCapacityMs = 300;
+constexpr int kMaxPacketMs = 120;
+
+// Whether an Opus packet carries in-band FEC (LBRR) for the frame before it (RFC 6716
+// 4.2.3: after the VAD flag of each SILK frame comes the LBRR flag; the first bits of the
+// range coder are plain bits). CELT-only packets carry none. Multi-frame packets (codes
+// 1-3) are assumed to carry it: DecodeFec then falls back to libopus PLC.
+bool OpusHasLbrr(std::span<const uint8_t> payload) {
+  if (payload.size() < 2) return false;
+  const int config = payload[0] >> 3;
+  if (config >= 16) return false;
+  if ((payload[0] & 0x3) != 0) return true;
+  constexpr int kSilkMs[4] = {10, 20, 40, 60};
+  const int frame_ms = config < 12 ? kSilkMs[config % 4] : (config % 2 == 0 ? 10 : 20);
+  const int silk_frames = std::max(1, frame_ms / 20);
+  return ((payload[1] >> (7 - silk_frames)) & 0x1) != 0;
+}
+
+PlayoutEngineConfig Validated(PlayoutEngineConfig config) {
+  if (config.output_rate_hz < 8000 || config.output_rate_hz > 48000 ||
+      config.output_rate_hz % 100 != 0) {
+    throw std::invalid_argument("PlayoutEngine: output_rate_hz " +
+                                std::to_string(config.output_rate_hz) + " not in 8000..48000");
+  }
+  if (config.channels < 1 || config.channels > codec::kMaxChannels) {
+    throw std::invalid_argument("PlayoutEngine: channels must be 1..2");
+  }
+  if (config.bindings.empty()) {
+    config.bindings.push_back({111, &codec::GetCodecInfo(codec::CodecId::kOpus)});
+  }
+  if (config.red_payload_type > 127) {
+    throw std::invalid_argument("PlayoutEngine: red_payload_type > 127");
+  }
+  int clock = 0;
+  for (const auto& b : config.bindings) {
+    if (b.payload_type < 0 || b.payload_type > 127 || b.codec == nullptr) {
+      throw std::invalid_argument("PlayoutEngine: binding needs a payload type 0..127 and a codec");
+    }
+    if (clock != 0 && b.codec->rtp_clock_rate_hz != clock) {
+      throw std::invalid_argument("PlayoutEngine: codecs with different RTP clocks");
+    }
+    clock = b.codec->rtp_clock_rate_hz;
+  }
+  config.buffer.clock_rate_hz = clock;
+  config.buffer.max_buffer = std::max(config.buffer.max_buffer, config.delay.max_buffer);
+  return config;
+}
+
+ExpandConfig MakeExpandConfig(const PlayoutEngineConfig& c) {
+  ExpandConfig e;
+  e.format = {c.output_rate_hz, c.channels};
+  e.seed = c.seed;
+  return e;
+}
+
+}  // namespace
+
+PlayoutEngine::PlayoutEngine(const Clock& clock, Config config)
+    : clock_(clock),
+      config_(Validated(std::move(config))),
+      buffer_(config_.buffer),
+      delay_(config_.delay),
+      recorder_(config_.output_rate_hz),
+      expand_(MakeExpandConfig(config_)),
+      merge_(MergeConfig{.format = {config_.output_rate_hz, config_.channels}}),
+      stretch_(TimeStretchConfig{.format = {config_.output_rate_hz, config_.channels}}),
+      budget_(StretchBudget::Config{.sample_rate_hz = config_.output_rate_hz,
+                                    .max_fraction = config_.stretch_max_fraction}),
+      comfort_(ComfortNoiseConfig{.format = {config_.output_rate_hz, config_.channels},
+                                  .seed = config_.seed + 1,
+                                  .lpc_order = 0}),
+      block_frames_(config_.output_rate_hz / 100),
+      channels_(config_.channels),
+      clock_rate_hz_(config_.buffer.clock_rate_hz) {
+  for (const auto& b : config_.bindings) {
+    auto decoder = codec::CreateDecoder(
+        *b.codec, codec::DecoderConfig{.sample_rate_hz = config_.output_rate_hz,
+                                       .channels = config_.channels});
+    if (!decoder.ok() || (*decoder)->sample_rate_hz() != config_.output_rate_hz) {
+      throw std::invalid_argument("PlayoutEngine: " + std::string(b.codec->name) +
+                                  " cannot decode at " + std::to_string(config_.output_rate_hz) +
+                                  " Hz");
+    }
+    decoders_[static_cast<size_t>(b.payload_type)] = {b.codec, std::move(*decoder)};
+  }
+  const size_t max_packet =
+      static_cast<size_t>(config_.output_rate_hz / 1000 * kMaxPacketMs * channels_);
+  sync_.assign(static_cast<size_t>(config_.output_rate_hz / 1000 * kSyncCapacityMs * channels_), 0);
+  decoded_.assign(max_packet, 0);
+  scratch_.assign(
+      max_packet +
+          static_cast<size_t>((merge_.search_frames() + stretch_.max_lag_frames()) * channels_),
+      0);
+  preview_.assign(static_cast<size_t>(merge_.required_continuation_frames() * channels_), 0);
+}
+
+PlayoutEngine::~PlayoutEngine() = default;
+
+const PlayoutEngine::Decoder* PlayoutEngine::DecoderFor(int payload_type) const {
+  if (payload_type < 0 || payload_type > 127) return nullptr;
+  const Decoder& d = decoders_[static_cast<size_t>(payload_type)];
+  return d.decoder ? &d : nullptr;
+}
+
+int64_t PlayoutEngine::FramesToTicks(int64_t frames) const {
+  return frames * clock_rate_hz_ / config_.output_rate_hz;
+}
+
+double PlayoutEngine::buffered_ms() const {
+  return FramesToMs(sync_frames_) + buffer_.TicksToMs(buffer_.ContentTicks());
+}
+
+Status PlayoutEngine::InsertPacket(const rtp::RtpPacketView& packet) {
+  return InsertPacket(Packet{packet.payload_type(), packet.sequence_number(), packet.timestamp(),
+                             packet.payload()});
+}
+
+Status PlayoutEngine::InsertPacket(const Packet& packet) {
+  std::array<rtp::RedBlock, kMaxRedBlocks> blocks;
+  size_t block_count = 1;
+  blocks[0] = {packet.payload_type, packet.timestamp, packet.payload};
+  if (config_.red_payload_type >= 0 && packet.payload_type == config_.red_payload_type) {
+    auto parsed = rtp::ParseRedPayload(packet.payload, packet.timestamp, blocks);
+    if (!parsed.ok()) return Error{"RED packet dropped: " + parsed.error().message};
+    block_count = *parsed;
+    if (block_count == 0 || blocks[block_count - 1].data.empty()) {
+      return Error{"RED packet dropped: no primary block"};
+    }
+  }
+  const int64_t sequence = sequence_unwrapper_.Unwrap(packet.sequence_number);
+  const Clock::TimePoint now = clock_.Now();
+  const auto& primary = blocks[block_count - 1];
+  const int64_t primary_ts = timestamp_unwrapper_.Unwrap(primary.rtp_timestamp);
+  // Redundant blocks first (oldest first), then the primary that may replace none of them.
+  for (size_t i = 0; i < block_count; ++i) {
+    const rtp::RedBlock& block = blocks[i];
+    const bool redundant = i + 1 < block_count;
+    const Decoder* decoder = DecoderFor(block.payload_type);
+    if (decoder == nullptr) {
+      if (!redundant) return Error{"unknown payload type " + std::to_string(block.payload_type)};
+      continue;
+    }
+    auto samples = decoder->decoder->PacketSamples(block.data);
+    if (!samples.ok()) {
+      if (!redundant) return Error{"payload dropped: " + samples.error().message};
+      continue;
+    }
+    PacketInfo info;
+    info.timestamp = redundant ? timestamp_unwrapper_.PeekUnwrap(block.rtp_timestamp) : primary_ts;
+    info.sequence_number = sequence - static_cast<int64_t>(block_count - 1 - i);
+    info.payload_type = static_cast<uint8_t>(block.payload_type);
+    info.duration = FramesToTicks(*samples);
+    info.arrival_time = now;
+    info.is_redundant = redundant;
+    if (redundant) ++red_redundant_received_;
+    const PacketBuffer::InsertOutcome outcome = buffer_.Insert(info, block.data);
+    if (outcome.overflow_dropped > 0 || outcome.result == PacketBuffer::InsertResult::kOverflow) {
+      overflow_pending_ = true;
+    }
+    const bool accepted = outcome.result == PacketBuffer::InsertResult::kInserted ||
+                          outcome.result == PacketBuffer::InsertResult::kReplacedRedundant;
+    if (accepted && !redundant) delay_.Update(info.timestamp, clock_rate_hz_, now);
+  }
+  return Status::Ok();
+}
+
+DecisionInput PlayoutEngine::MakeDecisionInput() const {
+  DecisionInput in;
+  in.started = started_;
+  in.block_ms = FramesToMs(block_frames_);
+  in.sync_ms = FramesToMs(sync_frames_);
+  in.buffered_ms = buffered_ms();
+  in.target_ms = delay_.target_ms();
+  if (!started_) in.should_start = delay_.ShouldStartPlayout(in.buffered_ms, clock_.Now());
+  in.concealing = concealing_;
+  in.last_was_dtx = last_was_dtx_;
+  in.stretch_allowed = budget_.available_frames() > 0;
+  in.last = last_operation_;
+  in.gap_after_overflow = overflow_pending_;
+  const auto next = buffer_.PeekNext();
+  in.has_packet = next.has_value();
+  if (next) {
+    const auto gap = buffer_.GapToNext();
+    // A gap already covered by concealment is closed: the packet is next.
+    in.next_is_contiguous = !gap || concealed_ticks_ >= gap->duration;
+    in.missing_packets =
+        last_sequence_ ? std::max<int64_t>(0, next->info.sequence_number - *last_sequence_ - 1) : 0;
+    if (gap && in.missing_packets == 0 && next->info.is_redundant) in.missing_packets = 1;
+    const Decoder* decoder = DecoderFor(next->info.payload_type);
+    in.next_has_fec = gap && decoder != nullptr && decoder->decoder->has_fec() &&
+                      !next->info.is_redundant && gap->duration == buffer_.DurationOf(next->info) &&
+                      (decoder->codec->id != codec::CodecId::kOpus || OpusHasLbrr(next->payload));
+  }
+  return in;
+}
+
+void PlayoutEngine::Append(std::span<const int16_t> samples, SegmentKind kind, bool fed) {
+  const int capacity = static_cast<int>(sync_.size()) / channels_;
+  const int frames =
+      std::min(static_cast<int>(samples.size()) / channels_, capacity - sync_frames_);
+  if (frames <= 0) return;
+  std::copy_n(samples.begin(), frames * channels_,
+              sync_.begin() + static_cast<std::ptrdiff_t>(sync_frames_ * channels_));
+  sync_frames_ += frames;
+  if (segment_count_ > 0) {
+    Segment& last = segments_[static_cast<size_t>(segment_count_ - 1)];
+    if (last.kind == kind && last.fed == fed) {
+      last.frames += frames;
+      return;
+    }
+  }
+  if (segment_count_ == static_cast<int>(segments_.size())) {
+    segments_[static_cast<size_t>(segment_count_ - 1)].frames += frames;  // cannot happen
+    return;
+  }
+  segments_[static_cast<size_t>(segment_count_++)] = {kind, frames, fed};
+}
+
+void PlayoutEngine::FeedPendingToExpand() {
+  int pos = 0;
+  for (int i = 0; i < segment_count_; ++i) {
+    Segment& s = segments_[static_cast<size_t>(i)];
+    if (!s.fed) {
+      expand_.AppendPlayed(std::span<const int16_t>(sync_).subspan(
+          static_cast<size_t>(pos * channels_), static_cast<size_t>(s.frames * channels_)));
+      s.fed = true;
+    }
+    pos += s.frames;
+  }
+}
+
+void PlayoutEngine::AppendDecoded(std::span<const int16_t> audio, Operation& op) {
+  const int frames = static_cast<int>(audio.size()) / channels_;
+  if (concealing_ && frames * 2 >= merge_.required_continuation_frames() - merge_.search_frames()) {
+    expand_.Preview(preview_);
+    const MergeResult m = merge_.Run(preview_, audio, expand_.voiced_gain(), scratch_);
+    Append(std::span<const int16_t>(scratch_).first(
+               static_cast<size_t>(m.inserted_frames * channels_)),
+           SegmentKind::kConcealed, false);
+    Append(std::span<const int16_t>(scratch_).subspan(
+               static_cast<size_t>(m.inserted_frames * channels_),
+               static_cast<size_t>((m.frames_written - m.inserted_frames) * channels_)),
+           SegmentKind::kNormal, false);
+    op = Operation::kMerge;
+  } else {
+    Append(audio, SegmentKind::kNormal, false);
+  }
+  concealing_ = false;
+  concealed_ticks_ = 0;
+}
+
+bool PlayoutEngine::DecodeNext(Operation& op) {
+  const auto next = buffer_.PeekNext();
+  if (!next) return false;
+  // A gap covered by concealment (or DTX comfort noise): move the playout point over it.
+  if (buffer_.GapToNext()) buffer_.DiscardUpTo(next->info.timestamp);
+  const Decoder* decoder = DecoderFor(next->info.payload_type);
+  last_sequence_ = next->info.sequence_number;
+  const Clock::Duration waited = clock_.Now() - next->info.arrival_time;
+  const int64_t duration_ticks = buffer_.DurationOf(next->info);
+  if (decoder != nullptr && decoder->codec->id == codec::CodecId::kOpus &&
+      next->payload.size() <= kMaxDtxPayloadBytes) {
+    // A DTX frame: comfort noise for its duration, not a decode.
+    (void)buffer_.PopNext();
+    last_was_dtx_ = true;
+    ComfortNoiseBlock(static_cast<int>(duration_ticks * config_.output_rate_hz / clock_rate_hz_));
+    return true;
+  }
+  if (decoder == nullptr) {
+    (void)buffer_.PopNext();
+    return false;
+  }
+  auto decoded = decoder->decoder->Decode(next->payload, decoded_);
+  last_payload_type_ = next->info.payload_type;
+  (void)buffer_.PopNext();
+  if (!decoded.ok()) return false;
+  last_was_dtx_ = false;
+  const int frames = *decoded;
+  recorder_.OnJitterBufferEmitted(
+      static_cast<uint64_t>(frames), waited,
+      std::chrono::duration_cast<Clock::Duration>(
+          std::chrono::duration<double, std::milli>(delay_.target_ms())),
+      std::chrono::duration_cast<Clock::Duration>(config_.delay.min_delay));
+  AppendDecoded(std::span<const int16_t>(decoded_).first(static_cast<size_t>(frames * channels_)),
+                op);
+  return true;
+}
+
+bool PlayoutEngine::RecoverWithFec(Operation& op) {
+  const auto next = buffer_.PeekNext();
+  const auto gap = buffer_.GapToNext();
+  if (!next || !gap) return false;
+  const Decoder* decoder = DecoderFor(next->info.payload_type);
+  if (decoder == nullptr) return false;
+  const int frames = static_cast<int>(gap->duration * config_.output_rate_hz / clock_rate_hz_);
+  auto recovered = decoder->decoder->DecodeFec(next->payload, frames, decoded_);
+  if (!recovered.ok()) return false;
+  ++fec_recoveries_;
+  last_payload_type_ = next->info.payload_type;
+  buffer_.DiscardUpTo(next->info.timestamp);
+  AppendDecoded(
+      std::span<const int16_t>(decoded_).first(static_cast<size_t>(*recovered * channels_)), op);
+  op = Operation::kFec;
+  return true;
+}
+
+void PlayoutEngine::Conceal(bool underflow) {
+  if (underflow) recorder_.OnUnderflow();
+  FeedPendingToExpand();
+  const std::span<int16_t> block =
+      std::span<int16_t>(decoded_).first(static_cast<size_t>(block_frames_ * channels_));
+  const Decoder* decoder = DecoderFor(last_payload_type_);
+  ConcealResult r;
+  bool done = false;
+  if (decoder != nullptr && decoder->decoder->has_plc()) {
+    auto plc = decoder->decoder->Conceal(block_frames_, block);
+    if (plc.ok() && *plc == block_frames_) {
+      r = expand_.ShapeCodecPlc(block);
+      done = true;
+    }
+  }
+  if (!done) r = expand_.ConcealFromHistory(block);
+  const size_t voiced = static_cast<size_t>((r.frames - r.silent_frames) * channels_);
+  Append(std::span<const int16_t>(block).first(voiced), SegmentKind::kConcealed, true);
+  Append(std::span<const int16_t>(block).subspan(voiced,
+                                                 static_cast<size_t>(r.silent_frames * channels_)),
+         SegmentKind::kSilentConcealed, true);
+  concealing_ = true;
+  concealed_ticks_ += FramesToTicks(block_frames_);
+}
+
+void PlayoutEngine::ComfortNoiseBlock(int frames) {
+  FeedPendingToExpand();
+  comfort_.SetLevelDbfs(expand_.background_dbfs());
+  int left = frames;
+  while (left > 0) {
+    const int n = std::min(left, block_frames_);
+    const auto block = std::span<int16_t>(scratch_).first(static_cast<size_t>(n * channels_));
+    comfort_.Generate(block);
+    Append(block, SegmentKind::kSilentConcealed, true);
+    left -= n;
+  }
+  concealed_ticks_ += FramesToTicks(frames);
+}
+
+void PlayoutEngine::FillSync(int frames, Operation& op) {
+  while (sync_frames_ < frames) {
+    const DecisionInput in = MakeDecisionInput();
+    if (!in.has_packet || !in.next_is_contiguous) break;
+    if (!DecodeNext(op) && buffer_.empty()) break;
+  }
+}
+
+int PlayoutEngine::Stretch(Operation op) {
+  // Only decoded audio at the front, with the window in it.
+  if (segment_count_ == 0 || segments_[0].kind != SegmentKind::kNormal) return 0;
+  const int window = std::min(
+      {segments_[0].frames, sync_frames_,
+       static_cast<int>(config_.decision.stretch_window_ms * config_.output_rate_hz / 1000)});
+  if (window <
+      static_cast<int>(config_.decision.min_decelerate_window_ms * config_.output_rate_hz / 1000)) {
+    return 0;
+  }
+  const auto in = std::span<const int16_t>(sync_).first(static_cast<size_t>(window * channels_));
+  const int budget = static_cast<int>(budget_.available_frames());
+  const int rest = (sync_frames_ - window) * channels_;
+  if (op == Operation::kAccelerate) {
+    const StretchResult r = stretch_.Accelerate(in, scratch_, budget);
+    if (r.frames_changed == 0) return 0;
+    std::copy_n(scratch_.begin(), r.frames_written * channels_, sync_.begin());
+    std::memmove(sync_.data() + r.frames_written * channels_, sync_.data() + window * channels_,
+                 static_cast<size_t>(rest) * sizeof(int16_t));
+    sync_frames_ -= r.frames_changed;
+    segments_[0].frames -= r.frames_changed;
+    recorder_.OnNormal(static_cast<uint64_t>(r.frames_changed));
+    recorder_.OnAccelerate(static_cast<uint64_t>(r.frames_changed));
+    budget_.OnStretched(r.frames_changed);
+    return r.frames_changed;
+  }
+  const int capacity = static_cast<int>(sync_.size()) / channels_;
+  const StretchResult r = stretch_.PreemptiveExpand(in, scratch_, budget);
+  if (r.frames_changed == 0 || sync_frames_ + r.frames_changed > capacity ||
+      segment_count_ == static_cast<int>(segments_.size())) {
+    return 0;
+  }
+  std::memmove(sync_.data() + r.frames_written * channels_, sync_.data() + window * channels_,
+               static_cast<size_t>(rest) * sizeof(int16_t));
+  std::copy_n(scratch_.begin(), r.frames_written * channels_, sync_.begin());
+  sync_frames_ += r.frames_changed;
+  // The inserted period goes first in the accounting; which samples are "the inserted
+  // ones" is a convention, the counts are exact.
+  std::copy_backward(segments_.begin(), segments_.begin() + segment_count_,
+                     segments_.begin() + segment_count_ + 1);
+  segments_[0] = {SegmentKind::kInserted, r.frames_changed, segments_[1].fed};
+  ++segment_count_;
+  budget_.OnStretched(r.frames_changed);
+  return r.frames_changed;
+}
+
+void PlayoutEngine::Emit(std::span<int16_t> out) {
+  // Concealment to fill the block when the sync buffer falls short.
+  while (sync_frames_ < block_frames_) Conceal(false);
+  std::copy_n(sync_.begin(), block_frames_ * channels_, out.begin());
+  int pos = 0;
+  int left = block_frames_;
+  while (left > 0) {
+    Segment& s = segments_[0];
+    const int n = std::min(left, s.frames);
+    const auto part = std::span<const int16_t>(sync_).subspan(static_cast<size_t>(pos * channels_),
+                                                              static_cast<size_t>(n * channels_));
+    switch (s.kind) {
+      case SegmentKind::kNormal:
+        recorder_.OnNormal(static_cast<uint64_t>(n));
+        break;
+      case SegmentKind::kConcealed:
+        recorder_.OnConcealed(static_cast<uint64_t>(n), false);
+        break;
+      case SegmentKind::kSilentConcealed:
+        recorder_.OnConcealed(static_cast<uint64_t>(n), true);
+        break;
+      case SegmentKind::kInserted:
+        recorder_.OnDecelerate(static_cast<uint64_t>(n));
+        break;
+    }
+    if (!s.fed) expand_.AppendPlayed(part);
+    pos += n;
+    left -= n;
+    s.frames -= n;
+    if (s.frames == 0) {
+      std::copy(segments_.begin() + 1, segments_.begin() + segment_count_, segments_.begin());
+      --segment_count_;
+    }
+  }
+  recorder_.OnEmitted(static_cast<uint64_t>(block_frames_));
+  budget_.OnPlayed(block_frames_);
+  sync_frames_ -= block_frames_;
+  std::memmove(sync_.data(), sync_.data() + block_frames_ * channels_,
+               static_cast<size_t>(sync_frames_ * channels_) * sizeof(int16_t));
+}
+
+Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out) {
+  if (out.size() != static_cast<size_t>(block_frames_ * channels_)) {
+    return Error{"Pull10ms: out holds " + std::to_string(out.size()) + " samples, needs " +
+                 std::to_string(block_frames_ * channels_)};
+  }
+  const DecisionInput in = MakeDecisionInput();
+  Operation op = Decide(in, config_.decision);
+  BlockInfo info;
+  info.target_delay_ms = in.target_ms;
+  info.buffer_delay_ms = in.buffered_ms;
+  if (op == Operation::kSilence) {
+    std::fill(out.begin(), out.end(), int16_t{0});
+    silence_before_start_frames_ += block_frames_;
+    info.operation = op;
+    return info;
+  }
+  started_ = true;
+  const int window_frames =
+      static_cast<int>(config_.decision.stretch_window_ms * config_.output_rate_hz / 1000);
+  switch (op) {
+    case Operation::kNormal:
+      FillSync(block_frames_, op);
+      break;
+    case Operation::kAccelerate:
+    case Operation::kPreemptiveExpand: {
+      FillSync(window_frames, op);
+      if (op == Operation::kMerge) break;  // a splice came first; stretch next time
+      info.frames_changed = Stretch(op);
+      if (info.frames_changed == 0) op = Operation::kNormal;
+      FillSync(block_frames_, op);
+      break;
+    }
+    case Operation::kFec:
+      if (!RecoverWithFec(op)) {
+        Conceal(false);
+        op = Operation::kExpand;
+      }
+      FillSync(block_frames_, op);
+      break;
+    case Operation::kDiscardGap:
+      if (const auto next = buffer_.PeekNext()) buffer_.DiscardUpTo(next->info.timestamp);
+      overflow_pending_ = false;
+      op = Operation::kNormal;
+      FillSync(block_frames_, op);
+      break;
+    case Operation::kComfortNoise:
+      ComfortNoiseBlock(block_frames_ - std::min(sync_frames_, block_frames_));
+      break;
+    case Operation::kExpand:
+    default:
+      while (sync_frames_ < block_frames_) Conceal(!in.has_packet);
+      break;
+  }
+  const int64_t played = buffer_.played_until().value_or(0);
+  info.media_timestamp = played - FramesToTicks(sync_frames_);
+  Emit(out);
+  recorder_.SetPacketCounts(buffer_.stats());
+  info.operation = op;
+  last_operation_ = op;
+  return info;
+}
+
+const PlayoutStatistics& PlayoutEngine::stats() {
+  stats_ = recorder_.stats();
+  stats_.fecPacketsReceived = red_redundant_received_ + static_cast<uint64_t>(fec_recoveries_);
+  stats_.fecPacketsDiscarded = buffer_.stats().redundant_discarded;
+  return stats_;
+}
+
+}  // namespace parley::playout
