@@ -2,10 +2,18 @@
 // perfect network: one Insert per 20 ms, one Pull10ms per 10 ms) against bare libopus
 // decoding of the same packets. The ratio of the two is the engine's overhead.
 //
+// The two halves are also timed apart (manual time around each call): InsertPacket per
+// packet and Pull10ms per block. BM_PlayoutEngineMemory reports the memory of one stream:
+// sizeof(PlayoutEngine) plus the heap it owns, measured with glibc mallinfo2() (bytes in
+// use) before and after constructing 64 engines.
+//
 //   ./build/release/bench/parley_bench --benchmark_filter=PlayoutEngine
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "parley/audio/audio_file.h"
@@ -75,5 +83,85 @@ void BM_PlayoutEngineOpus(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(2 * seq));
 }
 BENCHMARK(BM_PlayoutEngineOpus);
+
+// The same stream; the time is that of InsertPacket only (items: packets).
+void BM_PlayoutEngineInsert(benchmark::State& state) {
+  const auto& packets = Packets();
+  parley::SimulatedClock clock;
+  parley::playout::PlayoutEngine engine(clock, {});
+  std::vector<int16_t> block(kRate / 100);
+  uint32_t seq = 0;
+  for (auto _ : state) {
+    const auto& p = packets[seq % packets.size()];
+    parley::playout::PlayoutEngine::Packet packet{111, static_cast<uint16_t>(seq),
+                                                  seq * kPacketFrames, p};
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto status = engine.InsertPacket(packet);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!status.ok()) std::abort();
+    ++seq;
+    for (int k = 0; k < 2; ++k) {
+      auto info = engine.Pull10ms(block);
+      benchmark::DoNotOptimize(info);
+      clock.Advance(std::chrono::milliseconds(10));
+    }
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(seq));
+}
+BENCHMARK(BM_PlayoutEngineInsert)->UseManualTime();
+
+// The same stream; the time is that of Pull10ms only (items: 10 ms blocks).
+void BM_PlayoutEnginePull10ms(benchmark::State& state) {
+  const auto& packets = Packets();
+  parley::SimulatedClock clock;
+  parley::playout::PlayoutEngine engine(clock, {});
+  std::vector<int16_t> block(kRate / 100);
+  uint32_t seq = 0;
+  for (auto _ : state) {
+    const auto& p = packets[seq % packets.size()];
+    parley::playout::PlayoutEngine::Packet packet{111, static_cast<uint16_t>(seq),
+                                                  seq * kPacketFrames, p};
+    if (!engine.InsertPacket(packet).ok()) std::abort();
+    ++seq;
+    double seconds = 0;
+    for (int k = 0; k < 2; ++k) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto info = engine.Pull10ms(block);
+      const auto t1 = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(info);
+      seconds += std::chrono::duration<double>(t1 - t0).count();
+      clock.Advance(std::chrono::milliseconds(10));
+    }
+    state.SetIterationTime(seconds);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(2 * seq));
+}
+BENCHMARK(BM_PlayoutEnginePull10ms)->UseManualTime();
+
+// Memory per stream (default config: 48 kHz mono, Opus): counters, not a time.
+void BM_PlayoutEngineMemory(benchmark::State& state) {
+  constexpr int kEngines = 64;
+  parley::SimulatedClock clock;
+  double heap_per_engine = 0;
+  for (auto _ : state) {
+    std::vector<std::unique_ptr<parley::playout::PlayoutEngine>> engines;
+    engines.reserve(kEngines);
+    const size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < kEngines; ++i) {
+      engines.push_back(std::make_unique<parley::playout::PlayoutEngine>(
+          clock, parley::playout::PlayoutEngineConfig{}));
+    }
+    const size_t after = mallinfo2().uordblks;
+    // Each engine's own allocation (sizeof) is part of the difference: take it out.
+    heap_per_engine = (static_cast<double>(after) - static_cast<double>(before)) / kEngines -
+                      static_cast<double>(sizeof(parley::playout::PlayoutEngine));
+  }
+  state.counters["sizeof_bytes"] = static_cast<double>(sizeof(parley::playout::PlayoutEngine));
+  state.counters["heap_bytes"] = heap_per_engine;
+  state.counters["total_bytes"] =
+      heap_per_engine + static_cast<double>(sizeof(parley::playout::PlayoutEngine));
+}
+BENCHMARK(BM_PlayoutEngineMemory)->Iterations(3);
 
 }  // namespace

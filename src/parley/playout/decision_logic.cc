@@ -28,8 +28,8 @@ const char* OperationName(Operation operation) {
   return "?";
 }
 
-double StretchMarginMs(double target_ms, const DecisionConfig& config) {
-  return std::max(config.min_margin_ms, config.margin_fraction * target_ms);
+double StretchMarginMs(double target_ms, const DecisionConfig& config, double packet_ms) {
+  return std::max({config.min_margin_ms, config.margin_fraction * target_ms, packet_ms});
 }
 
 Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
@@ -39,12 +39,15 @@ Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
   if (audio_ready) {
     // A stretch needs its whole window of decoded (or contiguous) audio, and never right
     // after concealment: the merge splice comes first.
-    const double margin = StretchMarginMs(in.target_ms, config);
+    const double margin = StretchMarginMs(in.target_ms, config, in.packet_ms);
+    const double spare = in.level_floor_ms - in.block_ms;
     if (in.stretch_allowed && !in.concealing) {
-      if (in.buffered_ms > in.target_ms + margin && in.buffered_ms >= config.stretch_window_ms) {
+      if (in.buffered_ms > in.target_ms + margin && in.buffered_ms >= config.stretch_window_ms &&
+          spare >= config.accelerate_spare_ms) {
         return Operation::kAccelerate;
       }
-      if (in.buffered_ms < in.target_ms - margin &&
+      const bool draining = in.floor_complete && spare < config.min_spare_ms;
+      if ((in.buffered_ms < in.target_ms - margin || draining) &&
           in.buffered_ms >= config.min_decelerate_window_ms) {
         return Operation::kPreemptiveExpand;
       }

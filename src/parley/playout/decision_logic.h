@@ -7,10 +7,15 @@
 //   1. not started: silence until DelayManager::ShouldStartPlayout() (kSilence);
 //   2. enough decoded audio for the block (or the next packet continues it): play it,
 //      stretched when the level is far from the target:
-//        level > target + max(min_margin_ms, margin_fraction x target)  -> kAccelerate
-//        level < target - max(min_margin_ms, margin_fraction x target)  -> kPreemptiveExpand
+//        level > target + margin  -> kAccelerate
+//        level < target - margin  -> kPreemptiveExpand
+//      margin = max(min_margin_ms, margin_fraction x target, packet duration): the level
+//      swings by a packet between arrivals, so a smaller margin would stretch back and
+//      forth with 40-60 ms packets;
 //      (only with stretch budget left and the next 40 ms decodable, never right after
-//      concealment, and decelerate only when something is buffered);
+//      concealment, and decelerate only when something is buffered); the level floor
+//      over the last second also decelerates a draining buffer (clock drift) and
+//      vetoes an acceleration that could empty it (see DecisionConfig);
 //   3. the next packet is missing but a later one is buffered:
 //        the gap follows an overflow (the buffer dropped its oldest)   -> kDiscardGap;
 //        the gap is DTX (sequence numbers contiguous)                  -> kComfortNoise;
@@ -50,6 +55,17 @@ struct DecisionConfig {
   // Least audio a deceleration works on: 20 ms (lags up to 10 ms). Below the target the
   // buffer may not hold a whole stretch window.
   double min_decelerate_window_ms = 20.0;
+  // Clock drift: the level floor (DecisionInput::level_floor_ms) is the lowest level seen
+  // before a block over the last `floor_window_ms`; its spare is floor - block_ms. The
+  // level at pull times moves in whole blocks (a packet arrives before a pull or after
+  // it), so a slow sender shows no gradual fall: the spare sits below one block until the
+  // arrival that crosses a pull finds the buffer empty. Below `min_spare_ms` (one block)
+  // decelerate, whatever the target. Accelerate only with at least `accelerate_spare_ms`
+  // of spare: min_spare_ms + the longest period removed (20 ms), so removing a period at
+  // a peak of the packet sawtooth cannot empty a trough. 1 s: 50 packets of 20 ms.
+  double floor_window_ms = 1000.0;
+  double min_spare_ms = 10.0;
+  double accelerate_spare_ms = 30.0;
 };
 
 // What the engine knows before a block, in ms of audio unless stated.
@@ -60,6 +76,7 @@ struct DecisionInput {
   double sync_ms = 0.0;             // decoded, not yet played
   double buffered_ms = 0.0;         // sync_ms + the packet buffer's content
   double target_ms = 0.0;           // DelayManager target
+  double packet_ms = 0.0;           // duration of the next packet (0: unknown)
   bool has_packet = false;          // the packet buffer is not empty
   bool next_is_contiguous = false;  // the next packet starts where the decoded audio ends
   int64_t missing_packets = 0;      // packets (by sequence number) missing before the next
@@ -68,13 +85,18 @@ struct DecisionInput {
   bool last_was_dtx = false;        // the last packet decoded was a DTX frame
   bool concealing = false;          // the last block was concealment (expand / CNG)
   bool stretch_allowed = false;     // StretchBudget has credit left
+  // Lowest buffered_ms before a block in the last floor_window_ms, partial window included;
+  // `floor_complete`: a whole window was measured since the last stretch or concealment.
+  double level_floor_ms = 1e9;
+  bool floor_complete = false;
   Operation last = Operation::kSilence;
 };
 
 // The operation for the next block. Pure.
 Operation Decide(const DecisionInput& in, const DecisionConfig& config = {});
 
-// The margin around the target inside which no stretching happens, ms.
-double StretchMarginMs(double target_ms, const DecisionConfig& config = {});
+// The margin around the target inside which no stretching happens, ms: at least
+// `packet_ms`, the packet duration (0: unknown).
+double StretchMarginMs(double target_ms, const DecisionConfig& config = {}, double packet_ms = 0.0);
 
 }  // namespace parley::playout

@@ -49,6 +49,26 @@ TEST(DecisionLogic, NormalNearTargetStretchFarFromIt) {
   EXPECT_EQ(Decide(in), Operation::kNormal);
 }
 
+// Clock drift: the level floor over the last second decides when the instantaneous level
+// (a 20 ms packet sawtooth) cannot.
+TEST(DecisionLogic, LevelFloorDeceleratesADrainingBufferAndGuardsAcceleration) {
+  DecisionInput in = Steady();
+  in.target_ms = 10;
+  in.buffered_ms = 29;     // within target + 20 ms: no stretch on the level alone
+  in.level_floor_ms = 19;  // spare 9 ms < one block
+  EXPECT_EQ(Decide(in), Operation::kNormal);  // a partial window decides nothing
+  in.floor_complete = true;
+  EXPECT_EQ(Decide(in), Operation::kPreemptiveExpand);
+  in.level_floor_ms = 20;  // spare = min_spare_ms
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  // Accelerate only when removing a 20 ms period leaves a block of spare.
+  in.buffered_ms = 45;
+  in.level_floor_ms = 39;
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  in.level_floor_ms = 40;
+  EXPECT_EQ(Decide(in), Operation::kAccelerate);
+}
+
 TEST(DecisionLogic, MissingPacket) {
   DecisionInput in = Steady();
   in.sync_ms = 0;

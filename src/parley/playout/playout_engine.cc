@@ -6,6 +6,7 @@
 #include <string>
 
 #include "parley/codec/registry.h"
+#include "parley/rtp/opus_payload.h"
 #include "parley/rtp/red.h"
 
 namespace parley::playout {
@@ -18,20 +19,29 @@ constexpr size_t kMaxDtxPayloadBytes = 2;
 // Sync buffer capacity: a 120 ms packet, a 40 ms stretch window, merge search and slack.
 constexpr int kSyncCapacityMs = 300;
 constexpr int kMaxPacketMs = 120;
+// Comfort noise never goes below Expand's default floor: the background tracker follows
+// the quietest 10 ms played, digital silence included, and noise below about -90 dBFS
+// rounds to hard zeros in int16.
+constexpr double kMinComfortNoiseDbfs = -70.0;
+// Speech after DTX comfort noise fades in over 5 ms: the noise it follows is unrelated to
+// it, so there is nothing to merge with, and a hard onset clicks.
+constexpr int kDtxFadeInMs = 5;
 
 // Whether an Opus packet carries in-band FEC (LBRR) for the frame before it (RFC 6716
 // 4.2.3: after the VAD flag of each SILK frame comes the LBRR flag; the first bits of the
-// range coder are plain bits). CELT-only packets carry none. Multi-frame packets (codes
-// 1-3) are assumed to carry it: DecodeFec then falls back to libopus PLC.
+// range coder are plain bits). CELT-only packets carry none. In a multi-frame packet
+// (codes 1-3) the first frame's flags count: its LBRR is what DecodeFec uses.
 bool OpusHasLbrr(std::span<const uint8_t> payload) {
-  if (payload.size() < 2) return false;
-  const int config = payload[0] >> 3;
-  if (config >= 16) return false;
-  if ((payload[0] & 0x3) != 0) return true;
-  constexpr int kSilkMs[4] = {10, 20, 40, 60};
-  const int frame_ms = config < 12 ? kSilkMs[config % 4] : (config % 2 == 0 ? 10 : 20);
-  const int silk_frames = std::max(1, frame_ms / 20);
-  return ((payload[1] >> (7 - silk_frames)) & 0x1) != 0;
+  const auto parsed = rtp::ParseOpusPayload(payload);
+  if (!parsed.ok() || parsed->mode == rtp::OpusMode::kCelt) return false;
+  size_t frames_bytes = parsed->padding_bytes;
+  for (int f = 0; f < parsed->frame_count; ++f) {
+    frames_bytes += static_cast<size_t>(parsed->frame_bytes[static_cast<size_t>(f)]);
+  }
+  if (parsed->frame_bytes[0] < 1 || frames_bytes > payload.size()) return false;
+  const uint8_t first = payload[payload.size() - frames_bytes];
+  const int silk_frames = std::max(1, parsed->frame_samples_48k / 960);  // 20 ms each
+  return ((first >> (7 - silk_frames)) & 0x1) != 0;
 }
 
 PlayoutEngineConfig Validated(PlayoutEngineConfig config) {
@@ -197,6 +207,8 @@ DecisionInput PlayoutEngine::MakeDecisionInput() const {
   in.gap_after_overflow = overflow_pending_;
   const auto next = buffer_.PeekNext();
   in.has_packet = next.has_value();
+  // The next packet's duration, else the last one's (the level swings by a packet).
+  in.packet_ms = buffer_.TicksToMs(buffer_.DurationOf(next ? next->info : PacketInfo{}));
   if (next) {
     const auto gap = buffer_.GapToNext();
     // A gap already covered by concealment is closed: the packet is next.
@@ -299,6 +311,15 @@ bool PlayoutEngine::DecodeNext(Operation& op) {
       std::chrono::duration_cast<Clock::Duration>(
           std::chrono::duration<double, std::milli>(delay_.target_ms())),
       std::chrono::duration_cast<Clock::Duration>(config_.delay.min_delay));
+  if (last_operation_ == Operation::kComfortNoise) {
+    const int fade = std::min(frames, config_.output_rate_hz / 1000 * kDtxFadeInMs);
+    for (int n = 0; n < fade; ++n) {
+      for (int c = 0; c < channels_; ++c) {
+        int16_t& v = decoded_[static_cast<size_t>(n * channels_ + c)];
+        v = static_cast<int16_t>(v * (n + 1) / (fade + 1));
+      }
+    }
+  }
   AppendDecoded(std::span<const int16_t>(decoded_).first(static_cast<size_t>(frames * channels_)),
                 op);
   return true;
@@ -349,13 +370,13 @@ void PlayoutEngine::Conceal(bool underflow) {
 
 void PlayoutEngine::ComfortNoiseBlock(int frames) {
   FeedPendingToExpand();
-  comfort_.SetLevelDbfs(expand_.background_dbfs());
+  comfort_.SetLevelDbfs(std::max(expand_.background_dbfs(), kMinComfortNoiseDbfs));
   int left = frames;
   while (left > 0) {
     const int n = std::min(left, block_frames_);
     const auto block = std::span<int16_t>(scratch_).first(static_cast<size_t>(n * channels_));
     comfort_.Generate(block);
-    Append(block, SegmentKind::kSilentConcealed, true);
+    Append(block, SegmentKind::kComfortNoise, true);
     left -= n;
   }
   concealed_ticks_ += FramesToTicks(frames);
@@ -436,6 +457,11 @@ void PlayoutEngine::Emit(std::span<int16_t> out) {
       case SegmentKind::kSilentConcealed:
         recorder_.OnConcealed(static_cast<uint64_t>(n), true);
         break;
+      case SegmentKind::kComfortNoise:
+        // DTX is the sender's choice, not loss: its comfort noise is the stream's audio
+        // (libwebrtc does not count CNG in concealedSamples either).
+        recorder_.OnNormal(static_cast<uint64_t>(n));
+        break;
       case SegmentKind::kInserted:
         recorder_.OnDecelerate(static_cast<uint64_t>(n));
         break;
@@ -461,7 +487,17 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
     return Error{"Pull10ms: out holds " + std::to_string(out.size()) + " samples, needs " +
                  std::to_string(block_frames_ * channels_)};
   }
-  const DecisionInput in = MakeDecisionInput();
+  DecisionInput in = MakeDecisionInput();
+  if (started_) {
+    level_min_current_ = std::min(level_min_current_, in.buffered_ms);
+    if (++level_window_blocks_ * in.block_ms >= config_.decision.floor_window_ms) {
+      level_min_previous_ = level_min_current_;
+      level_min_current_ = 1e9;
+      level_window_blocks_ = 0;
+    }
+  }
+  in.level_floor_ms = std::min(level_min_current_, level_min_previous_);
+  in.floor_complete = level_min_previous_ < 1e9;
   Operation op = Decide(in, config_.decision);
   BlockInfo info;
   info.target_delay_ms = in.target_ms;
@@ -511,6 +547,17 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
   }
   const int64_t played = buffer_.played_until().value_or(0);
   info.media_timestamp = played - FramesToTicks(sync_frames_);
+  if (op == Operation::kAccelerate || op == Operation::kPreemptiveExpand) {
+    // A stretch shifts every later level by what it removed or inserted.
+    const double shift_ms =
+        (op == Operation::kAccelerate ? -1 : 1) * FramesToMs(info.frames_changed);
+    if (level_min_current_ < 1e9) level_min_current_ += shift_ms;
+    if (level_min_previous_ < 1e9) level_min_previous_ += shift_ms;
+  } else if (op == Operation::kExpand) {
+    // Concealment moves the level unpredictably: measure the floor afresh.
+    level_min_current_ = level_min_previous_ = 1e9;
+    level_window_blocks_ = 0;
+  }
   Emit(out);
   recorder_.SetPacketCounts(buffer_.stats());
   info.operation = op;

@@ -119,7 +119,8 @@ class PlayoutEngine {
   int64_t fec_recoveries() const { return fec_recoveries_; }
 
  private:
-  enum class SegmentKind { kNormal, kConcealed, kSilentConcealed, kInserted };
+  // kComfortNoise: DTX comfort noise, counted as played audio, not concealment.
+  enum class SegmentKind { kNormal, kConcealed, kSilentConcealed, kInserted, kComfortNoise };
   // A run of samples in the sync buffer with one origin. `fed`: already in Expand's history.
   struct Segment {
     SegmentKind kind = SegmentKind::kNormal;
@@ -183,6 +184,11 @@ class PlayoutEngine {
   std::optional<int64_t> last_sequence_;
   int last_payload_type_ = -1;
   Operation last_operation_ = Operation::kSilence;
+  // Level floor for drift (DecisionConfig::floor_window_ms): min buffered_ms before a
+  // block in the current and the previous window, blocks in the current one.
+  double level_min_current_ = 1e9;
+  double level_min_previous_ = 1e9;
+  int level_window_blocks_ = 0;
   int64_t silence_before_start_frames_ = 0;
   int64_t fec_recoveries_ = 0;
   uint64_t red_redundant_received_ = 0;
