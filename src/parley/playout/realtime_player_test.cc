@@ -138,7 +138,7 @@ TEST(RealtimePlayer, StepServesOneDeadlinePer10ms) {
   EXPECT_EQ(clock.Now() - t0, milliseconds(140));
 }
 
-// A fake waiter for the threaded mode: each wait advances the SimulatedClock to the
+// A gated waiter for the threaded mode: each wait advances the SimulatedClock to the
 // deadline once the test allows it, and blocks otherwise, so the test knows exactly how
 // many blocks the thread has served and touches the clock only while the thread waits.
 class GatedWaiter final : public Waiter {
@@ -183,7 +183,7 @@ class GatedWaiter final : public Waiter {
   bool woken_ = false;
 };
 
-TEST(RealtimePlayer, StartStopWithFakeWaiter) {
+TEST(RealtimePlayer, StartStopWithGatedWaiter) {
   SimulatedClock clock;
   GatedWaiter waiter(clock);
   RecordingSink sink;
