@@ -25,9 +25,47 @@ int RunTranscode(const TranscodeArgs& args);
 
 struct DemoArgs {
   std::string out_dir = "out/demo";
-  std::string text;  // empty: the built-in phrase
+  std::string text;     // empty: the built-in passage
+  std::string preset = "lte-handover";
+  bool codecs = false;  // the codec tour instead of the lab call
 };
+// A lab call over a bad network with every player side by side (or, with `codecs`, the
+// same phrase through every codec).
 int RunDemo(const DemoArgs& args);
+int RunCodecTour(const DemoArgs& args);
+
+struct LabArgs {
+  std::string input;   // IN.wav (not with --packets)
+  std::string output;  // OUT.wav
+  // Sender: a profile of the ladder, or explicit codec options over it.
+  std::string profile = "good";
+  std::string codec;  // empty: the profile's (Opus)
+  int bitrate_bps = 0;
+  int frame_ms = 0;
+  int fec = -1;  // -1: the profile's; 0 off; 1 on
+  int expected_loss_percent = -1;
+  bool dtx = false;
+  int red_blocks = -1;  // -1: the profile's
+  // Network: a preset, with overrides, or a trace, or a packet log.
+  std::string preset = "wifi";
+  double loss_percent = -1;  // Bernoulli loss instead of the preset's loss
+  double burst_packets = 0;  // with loss_percent: Gilbert-Elliott with this mean burst
+  double delay_ms = -1;      // base delay
+  double jitter_ms = -1;     // mean jitter (the preset's distribution, exponential if none)
+  uint64_t seed = 1;
+  std::string trace;
+  std::string packets;  // packet log CSV
+  int payload_type = -1;
+  // Players and outputs.
+  bool compare = false;
+  double fixed_delay_ms = 60;
+  bool no_plot = false;
+  bool quiet = false;
+};
+// Exit code 1 on bad input (one line naming the file, line or field).
+int RunLab(const LabArgs& args);
+// The network presets and sender profiles, with what they model.
+int RunListLabPresets();
 
 int RunListCodecs();
 

@@ -1,5 +1,11 @@
-// The demo: what parley can do today, end to end, on a fresh machine. A phrase is
-// synthesized with espeak-ng, sent through every codec parley carries (Opus at the
+// The demo: what parley can do today, end to end, on a fresh machine.
+//
+// `parley demo`: a passage synthesized with espeak-ng is sent as a call (Opus, the
+// ladder's call-start profile) over a bad network preset and played through parley's
+// playout engine and the baselines side by side; the comparison table is printed and
+// every listener's audio, block log, trace, report and plot are written.
+//
+// `parley demo --codecs`: a phrase through every codec parley carries (Opus at the
 // quality ladder's profiles, G.711, G.722, L16, GSM, G.729, Codec 2), decoded again,
 // written as WAV files and compared with what went in.
 #include <fmt/format.h>
@@ -18,6 +24,13 @@
 
 namespace parley::app {
 namespace {
+
+constexpr const char* kDefaultPassage =
+    "Hello, this is parley. You are listening to a call that crossed a bad network: packets "
+    "arrived late, out of order, or not at all. Every listener here heard the same packets at "
+    "the same moments. The first one adapts its buffer, stretches time where nobody can hear it, "
+    "and conceals what was lost. The others wait a fixed time, or use the speex jitter buffer. "
+    "Listen to each file, and compare the numbers in the table.";
 
 constexpr const char* kDefaultPhrase =
     "Hello, this is parley. Every codec gets the same sentence, so you can hear and measure "
@@ -94,18 +107,14 @@ Result<RoundTrip> EncodeDecode(const DemoCodec& demo, const std::vector<int16_t>
   return trip;
 }
 
-}  // namespace
-
-int RunDemo(const DemoArgs& args) {
+// Synthesizes `text` into `out_dir`/source.wav with espeak-ng.
+Result<audio::AudioFrame> Synthesize(const std::string& out_dir, const std::string& text,
+                                     std::string& source_path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::create_directories(args.out_dir, ec);
-  if (ec) {
-    fmt::print(stderr, "parley demo: cannot create '{}': {}\n", args.out_dir, ec.message());
-    return 1;
-  }
-  const std::string source_path = (fs::path(args.out_dir) / "source.wav").string();
-  const std::string text = args.text.empty() ? kDefaultPhrase : args.text;
+  fs::create_directories(out_dir, ec);
+  if (ec) return Error{"cannot create '" + out_dir + "': " + ec.message()};
+  source_path = (fs::path(out_dir) / "source.wav").string();
   // espeak-ng takes the phrase as one argument; quote it for the shell.
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -113,16 +122,49 @@ int RunDemo(const DemoArgs& args) {
   const std::string command =
       fmt::format("espeak-ng -v en-us -s 150 -w '{}' {} 2>/dev/null", source_path, quoted);
   if (std::system(command.c_str()) != 0) {
-    fmt::print(stderr, "parley demo: espeak-ng failed (is it installed? ./run installs it)\n");
-    return 1;
+    return Error{"espeak-ng failed (is it installed? ./run installs it)"};
   }
   auto source = audio::ReadAudioFile(source_path);
+  if (!source) return source.error();
+  fmt::print("Synthesized {:.2f} s of speech with espeak-ng: {}\n\n",
+             source->duration_ms().count() / 1000, source_path);
+  return source;
+}
+
+}  // namespace
+
+int RunDemo(const DemoArgs& args) {
+  if (args.codecs) return RunCodecTour(args);
+  std::string source_path;
+  auto source = Synthesize(args.out_dir, args.text.empty() ? kDefaultPassage : args.text, source_path);
   if (!source) {
     fmt::print(stderr, "parley demo: {}\n", source.error().message);
     return 1;
   }
-  fmt::print("Synthesized {:.2f} s of speech with espeak-ng: {}\n\n",
-             source->duration_ms().count() / 1000, source_path);
+  LabArgs lab;
+  lab.input = source_path;
+  lab.output = (std::filesystem::path(args.out_dir) / "call.wav").string();
+  lab.preset = args.preset;
+  lab.compare = true;
+  fmt::print("A call over the '{}' network, played by parley and by the baselines on the same "
+             "packets:\n\n",
+             args.preset);
+  const int code = RunLab(lab);
+  if (code == 0) {
+    fmt::print("\nListen: {}/call.wav (parley) and call.<player>.wav; plot: call.delay.png.\n",
+               args.out_dir);
+  }
+  return code;
+}
+
+int RunCodecTour(const DemoArgs& args) {
+  namespace fs = std::filesystem;
+  std::string source_path;
+  auto source = Synthesize(args.out_dir, args.text.empty() ? kDefaultPhrase : args.text, source_path);
+  if (!source) {
+    fmt::print(stderr, "parley demo: {}\n", source.error().message);
+    return 1;
+  }
 
   fmt::print("{:<27} {:>6} {:>9} {:>8} {:>9} {:>7} {:>7} {:>8}\n", "codec", "kHz", "kbit/s",
              "bytes", "B/packet", "delay", "corr", "segSNR");

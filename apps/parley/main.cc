@@ -2,7 +2,10 @@
 // over the library (see commands.h).
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
 #include "commands.h"
+#include "impair_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"parley: real-time voice media engine and relay"};
@@ -52,10 +55,90 @@ int main(int argc, char** argv) {
 
   parley::app::DemoArgs demo;
   CLI::App* demo_cmd = app.add_subcommand(
-      "demo", "Synthesize a phrase, send it through every codec, and compare what comes out");
-  demo_cmd->add_option("--out", demo.out_dir, "Folder for the decoded WAV files")
+      "demo",
+      "A lab call over a bad network: parley's playout and the baselines side by side (with "
+      "--codecs: a phrase through every codec)");
+  demo_cmd->add_option("--out", demo.out_dir, "Folder for the audio, logs, report and plot")
       ->capture_default_str();
-  demo_cmd->add_option("--text", demo.text, "Phrase to synthesize instead of the built-in one");
+  demo_cmd->add_option("--text", demo.text, "Text to synthesize instead of the built-in one");
+  demo_cmd->add_option("--preset", demo.preset, "Network preset (see 'parley lab --presets')")
+      ->capture_default_str();
+  demo_cmd->add_flag("--codecs", demo.codecs,
+                     "Send a phrase through every codec instead and compare what comes out");
+
+  parley::app::LabArgs lab;
+  bool list_presets = false;
+  CLI::App* lab_cmd = app.add_subcommand(
+      "lab",
+      "Run a call offline: IN.wav -> encode -> simulated network -> playout -> OUT.wav, with a "
+      "report, block logs, the packets' fates and a plot");
+  lab_cmd->add_option("input", lab.input, "Speech to send (WAV or any format libsndfile reads)");
+  lab_cmd->add_option("output", lab.output, "What the listener hears (WAV); other files go beside it");
+  lab_cmd->add_flag("--presets", list_presets, "List the network presets and profiles, then exit");
+  lab_cmd->add_option("--profile", lab.profile,
+                      "Sender profile: studio, excellent, good, degraded, critical")
+      ->capture_default_str();
+  lab_cmd->add_option("--codec", lab.codec, "Codec instead of the profile's (see 'parley codecs')");
+  lab_cmd->add_option("--bitrate", lab.bitrate_bps, "Target bitrate in bit/s")
+      ->check(CLI::Range(0, 510000));
+  lab_cmd->add_option("--frame-ms", lab.frame_ms, "Packet duration in ms")->check(CLI::Range(0, 120));
+  lab_cmd->add_option("--fec", lab.fec, "Opus in-band FEC: 1 on, 0 off (default: the profile's)")
+      ->check(CLI::Range(0, 1));
+  lab_cmd->add_option("--expected-loss", lab.expected_loss_percent,
+                      "Loss the Opus encoder expects, percent (tunes FEC)")
+      ->check(CLI::Range(0, 100));
+  lab_cmd->add_flag("--dtx", lab.dtx, "Discontinuous transmission");
+  lab_cmd->add_option("--red", lab.red_blocks, "RFC 2198 redundant frames per packet (0..4)")
+      ->check(CLI::Range(0, 4));
+  lab_cmd->add_option("--preset", lab.preset, "Network preset")->capture_default_str();
+  lab_cmd->add_option("--loss", lab.loss_percent, "Packet loss in percent, replacing the preset's")
+      ->check(CLI::Range(0.0, 100.0));
+  lab_cmd->add_option("--burst", lab.burst_packets,
+                      "With --loss: mean loss burst in packets (Gilbert-Elliott)")
+      ->check(CLI::Range(1.0, 1000.0));
+  lab_cmd->add_option("--delay", lab.delay_ms, "Base one-way delay in ms")->check(CLI::Range(0.0, 10000.0));
+  lab_cmd->add_option("--jitter", lab.jitter_ms, "Mean jitter in ms")->check(CLI::Range(0.0, 10000.0));
+  lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")->capture_default_str();
+  lab_cmd->add_option("--trace", lab.trace, "Replay the packets' fates from a trace (seq,send_ms,arrival_ms)");
+  lab_cmd->add_option("--packets", lab.packets,
+                      "Play a packet log (seq,rtp_ts,send_ms,arrival_ms,payload_hex) instead of encoding");
+  lab_cmd->add_option("--pt", lab.payload_type, "RTP payload type of the stream")
+      ->check(CLI::Range(0, 127));
+  lab_cmd->add_flag("--compare", lab.compare,
+                    "Also play through the baselines: speexdsp jitter buffer, fixed buffer with PLC, "
+                    "fixed buffer with zero fill");
+  lab_cmd->add_option("--fixed-delay", lab.fixed_delay_ms, "The fixed buffers' delay in ms")
+      ->capture_default_str()
+      ->check(CLI::Range(10.0, 2000.0));
+  lab_cmd->add_flag("--no-plot", lab.no_plot, "Skip the PNG plot (needs gnuplot)");
+  lab_cmd->add_flag("-q,--quiet", lab.quiet, "No table, no progress bar");
+
+  parley::app::ImpairArgs impair;
+  CLI::App* impair_cmd = app.add_subcommand(
+      "impair",
+      "UDP proxy applying a network preset to both directions of a point-to-point link "
+      "(end-to-end tests on loopback)");
+  impair_cmd
+      ->add_option("--listen", impair.listen,
+                   "Address the client sends to, e.g. 127.0.0.1:5000 or [::1]:5000")
+      ->required();
+  impair_cmd->add_option("--forward", impair.forward, "Where its datagrams go (replies come back)")
+      ->required();
+  impair_cmd->add_option("--preset", impair.preset, "Network preset (see 'parley lab --presets')")
+      ->capture_default_str();
+  impair_cmd->add_option("--loss", impair.loss_percent, "Loss in percent, replacing the preset's")
+      ->check(CLI::Range(0.0, 100.0));
+  impair_cmd->add_option("--burst", impair.burst_packets,
+                         "With --loss: mean loss burst in packets (Gilbert-Elliott)")
+      ->check(CLI::Range(1.0, 1000.0));
+  impair_cmd->add_option("--delay", impair.delay_ms, "Base one-way delay in ms")
+      ->check(CLI::Range(0.0, 10000.0));
+  impair_cmd->add_option("--jitter", impair.jitter_ms, "Mean jitter in ms")
+      ->check(CLI::Range(0.0, 10000.0));
+  impair_cmd->add_option("--seed", impair.seed, "Seed of the upstream model (downstream: seed + 1)");
+  impair_cmd
+      ->add_option("--duration", impair.duration_s, "Seconds to run; 0: until Ctrl-C or SIGTERM")
+      ->check(CLI::NonNegativeNumber);
 
   CLI::App* codecs_cmd = app.add_subcommand("codecs", "List the codecs parley carries");
 
@@ -92,6 +175,15 @@ int main(int argc, char** argv) {
 
   if (transcode_cmd->parsed()) return parley::app::RunTranscode(transcode);
   if (demo_cmd->parsed()) return parley::app::RunDemo(demo);
+  if (impair_cmd->parsed()) return parley::app::RunImpair(impair);
+  if (lab_cmd->parsed()) {
+    if (list_presets) return parley::app::RunListLabPresets();
+    if (lab.output.empty()) {
+      fmt::print(stderr, "parley lab: an output WAV is needed (parley lab IN.wav OUT.wav)\n");
+      return 2;
+    }
+    return parley::app::RunLab(lab);
+  }
   if (codecs_cmd->parsed()) return parley::app::RunListCodecs();
   if (ogg_info_cmd->parsed()) return parley::app::RunOggInfo(ogg_info);
   if (rtp_streams_cmd->parsed()) return parley::app::RunRtpStreams(rtp_streams);

@@ -34,6 +34,8 @@ int SpeexProcess(SpeexResamplerState* st, const float* in, spx_uint32_t* in_fram
 
 }  // namespace
 
+std::span<const int> Resampler::SupportedRatesHz() { return kSupportedRatesHz; }
+
 bool Resampler::IsSupportedRate(int rate_hz) {
   return std::find(kSupportedRatesHz.begin(), kSupportedRatesHz.end(), rate_hz) !=
          kSupportedRatesHz.end();

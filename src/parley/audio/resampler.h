@@ -55,6 +55,8 @@ class Resampler {
       int in_rate_hz, int out_rate_hz, int channels, int quality = kDefaultQuality,
       Alignment alignment = Alignment::kDelayed);
   static bool IsSupportedRate(int rate_hz);
+  // Every supported rate, ascending.
+  static std::span<const int> SupportedRatesHz();
 
   ~Resampler();
   Resampler(const Resampler&) = delete;

@@ -546,7 +546,9 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
       break;
   }
   const int64_t played = buffer_.played_until().value_or(0);
-  info.media_timestamp = played - FramesToTicks(sync_frames_);
+  // Concealment stands in for media after the playout point: count it, so the position
+  // keeps moving through a gap as the listener's timeline does.
+  info.media_timestamp = played + concealed_ticks_ - FramesToTicks(sync_frames_);
   if (op == Operation::kAccelerate || op == Operation::kPreemptiveExpand) {
     // A stretch shifts every later level by what it removed or inserted.
     const double shift_ms =

@@ -1,0 +1,22 @@
+// Turns `parley lab` arguments into a lab run (shared by the lab and demo commands).
+#pragma once
+
+#include "commands.h"
+#include "parley/base/result.h"
+#include "parley/lab/lab_run.h"
+
+namespace parley::app {
+
+// Reads the input (WAV, trace or packet log) and resolves profile, codec and network.
+// Errors are one line naming the file, line or field.
+Result<lab::LabRunConfig> MakeLabRunConfig(const LabArgs& args);
+
+// What the report table's columns mean.
+inline constexpr const char* kLabLegend =
+    "delay: send -> playout (mean, p95); conceal: concealed share of played audio; events: "
+    "concealment runs;\nlate: packets dropped as too late; fec: packets recovered from "
+    "redundancy;\nstretch: audio inserted/removed by time stretching; "
+    "interrupt: concealment runs >= 150 ms (count/seconds);\nzeros: hard zeros played; MOS: "
+    "ITU-T G.107 E-model; segSNR, LSD: against the loss-free decode (higher / lower is better).";
+
+}  // namespace parley::app
