@@ -178,6 +178,8 @@ int main(int argc, char** argv) {
   if (impair_cmd->parsed()) return parley::app::RunImpair(impair);
   if (lab_cmd->parsed()) {
     if (list_presets) return parley::app::RunListLabPresets();
+    // With a packet log there is no input WAV: the one file named is the output.
+    if (!lab.packets.empty() && lab.output.empty()) std::swap(lab.input, lab.output);
     if (lab.output.empty()) {
       fmt::print(stderr, "parley lab: an output WAV is needed (parley lab IN.wav OUT.wav)\n");
       return 2;

@@ -84,6 +84,7 @@ Result<LabStream> EncodeStream(const audio::AudioFrame& input, const SenderConfi
   stream.red_payload_type = sender.red_blocks > 0 ? sender.red_payload_type : -1;
   stream.duration_ms = input.duration_ms().count();
 
+  stream.format.first_timestamp = 0;
   const int frame_samples = (*encoder)->frame_samples();
   const uint32_t frame_ticks =
       static_cast<uint32_t>(int64_t{codec.rtp_clock_rate_hz} * config.frame_ms / 1000);
@@ -214,6 +215,7 @@ Result<LoggedStream> StreamFromPacketLog(const std::vector<LoggedPacket>& log,
     stream.packets.push_back(std::move(packet));
   }
   stream.duration_ms = last_send_ms + stream.format.frame_ms;
+  if (!stream.packets.empty()) stream.format.first_timestamp = stream.packets.front().rtp_ts;
   SortByArrival(result.deliveries);
   return result;
 }

@@ -485,7 +485,8 @@ TEST(LabPlayerTest, BaselinesPlayOtherCodecsOnlyAtTheirOwnRate) {
                     .payload_type = 0,
                     .output_rate_hz = kRate,
                     .channels = 1,
-                    .frame_ms = 20};
+                    .frame_ms = 20,
+                    .first_timestamp = std::nullopt};
   EXPECT_THROW(MakeFixedPlayer(clock, pcmu, 60, false), std::invalid_argument);
   EXPECT_THROW(MakeSpeexPlayer(clock, pcmu), std::invalid_argument);
   pcmu.output_rate_hz = 8000;

@@ -292,8 +292,8 @@ Status WriteDelayPlot(const LabStream& stream, const std::vector<Delivery>& deli
     panel.x_label = "call time (s)";
     panel.y_label = "delay (ms)";
     TimeSeries delay{"send -> playout", {}, {}, "lines", "#1f77b4", 1.5};
-    TimeSeries target{"target", {}, {}, "steps", "#2ca02c", 1.0};
-    std::optional<double> conceal_start;
+    TimeSeries target{"target (buffer)", {}, {}, "steps", "#2ca02c", 1.0};
+    double conceal_start = -1;  // s; < 0: not concealing
     for (const BlockRecord& record : run.blocks) {
       const double t_s = record.t_ms / 1000.0;
       const PlayedBlock& block = record.block;
@@ -306,14 +306,15 @@ Status WriteDelayPlot(const LabStream& stream, const std::vector<Delivery>& deli
         delay.y.push_back(record.t_ms - (first_send_ms + block.media_ts / ticks_per_ms));
       }
       const bool concealing = block.kind == BlockKind::kConceal;
-      if (concealing && !conceal_start) conceal_start = t_s;
-      if (!concealing && conceal_start) {
-        panel.shaded_intervals.emplace_back(*conceal_start, t_s);
-        conceal_start.reset();
+      if (concealing && conceal_start < 0) conceal_start = t_s;
+      if (!concealing && conceal_start >= 0) {
+        panel.shaded_intervals.emplace_back(conceal_start, t_s);
+        conceal_start = -1;
       }
     }
-    if (conceal_start)
-      panel.shaded_intervals.emplace_back(*conceal_start, run.blocks.back().t_ms / 1000.0);
+    if (conceal_start >= 0) {
+      panel.shaded_intervals.emplace_back(conceal_start, run.blocks.back().t_ms / 1000.0 + 0.01);
+    }
     for (double y : delay.y) y_max = std::max(y_max, y);
     if (!run.blocks.empty()) x_max = std::max(x_max, run.blocks.back().t_ms / 1000.0 + 0.01);
     panel.series.push_back(network);
