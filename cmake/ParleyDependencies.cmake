@@ -13,6 +13,10 @@ pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET fftw3f)
 # Header-only; used inside the lab's report (not in any public header).
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(fmt REQUIRED)
+# libcrypto: HMAC-SHA256 for join tokens; libssl: wss and https.
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto SSL)
+# Boost.Beast / Boost.Asio (header-only): WebSocket signaling and the HTTP endpoints.
+find_package(Boost 1.81 REQUIRED)
 
 # libgsm ships neither a pkg-config file nor a CMake config.
 find_path(GSM_INCLUDE_DIR gsm.h PATH_SUFFIXES gsm REQUIRED)

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "impair_command.h"
+#include "token_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"parley: real-time voice media engine and relay"};
@@ -140,6 +141,24 @@ int main(int argc, char** argv) {
       ->add_option("--duration", impair.duration_s, "Seconds to run; 0: until Ctrl-C or SIGTERM")
       ->check(CLI::NonNegativeNumber);
 
+  parley::app::TokenArgs token;
+  CLI::App* token_cmd = app.add_subcommand(
+      "token", "Mint a join token for one identity in one room of the relay (printed on stdout)");
+  CLI::Option* token_config_opt = token_cmd->add_option(
+      "--config", token.config, "Relay config file (JSON) whose token_secret signs the token");
+  token_cmd
+      ->add_option("--secret-env", token.secret_env,
+                   "Environment variable holding the secret, instead of --config")
+      ->excludes(token_config_opt);
+  token_cmd->add_option("--room", token.room, "Room the token admits to")->required();
+  token_cmd->add_option("--identity", token.identity, "Identity of the participant")->required();
+  token_cmd->add_option("--ttl", token.ttl_s, "Validity in seconds from now")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, parley::app::kMaxTtlS));
+  token_cmd->add_option("--rights", token.rights, "Comma-separated: publish, subscribe, admin")
+      ->delimiter(',')
+      ->capture_default_str();
+
   CLI::App* codecs_cmd = app.add_subcommand("codecs", "List the codecs parley carries");
 
   CLI::App* ogg_cmd = app.add_subcommand("ogg", "Inspect Ogg Opus files");
@@ -176,6 +195,7 @@ int main(int argc, char** argv) {
   if (transcode_cmd->parsed()) return parley::app::RunTranscode(transcode);
   if (demo_cmd->parsed()) return parley::app::RunDemo(demo);
   if (impair_cmd->parsed()) return parley::app::RunImpair(impair);
+  if (token_cmd->parsed()) return parley::app::RunToken(token);
   if (lab_cmd->parsed()) {
     if (list_presets) return parley::app::RunListLabPresets();
     // With a packet log there is no input WAV: the one file named is the output.
