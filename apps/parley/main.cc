@@ -7,6 +7,8 @@
 #include "commands.h"
 #include "impair_command.h"
 #include "token_command.h"
+#include "call_command.h"
+#include "relay_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"parley: real-time voice media engine and relay"};
@@ -159,6 +161,56 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
 
+  parley::app::RelayArgs relay;
+  CLI::App* relay_cmd = app.add_subcommand(
+      "relay",
+      "Run the relay (SFU): WebSocket signaling, UDP media forwarding, Prometheus metrics; until "
+      "SIGINT or SIGTERM");
+  relay_cmd->add_option("--config", relay.config, "Relay config file (JSON)")->required();
+  relay_cmd->add_option("--listen-signaling", relay.listen_signaling,
+                        "Override listen_signaling, e.g. 0.0.0.0:8443");
+  relay_cmd->add_option("--listen-media", relay.listen_media,
+                        "Override listen_media, e.g. 0.0.0.0:40000");
+  relay_cmd->add_option("--metrics-listen", relay.metrics_listen,
+                        "Override metrics_listen (ip:port), or 'off'");
+  relay_cmd->add_option("--log-level", relay.log_level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+
+  parley::app::CallArgs call;
+  CLI::App* call_cmd = app.add_subcommand(
+      "call",
+      "Join a room of a relay (or call a peer directly), send a file, record what is heard, print "
+      "live statistics");
+  CLI::Option* call_relay_opt = call_cmd->add_option(
+      "--relay", call.relay, "Relay signaling URL, ws://HOST:PORT or wss://HOST:PORT");
+  call_cmd->add_option("--room", call.room, "Room to join (with --relay)");
+  call_cmd->add_option("--token", call.token, "Join token from 'parley token' (with --relay)");
+  call_cmd->add_option("--identity", call.identity, "Identity to show (must be the token's)");
+  call_cmd->add_option("--ca-file", call.ca_file,
+                       "wss://: PEM certificates to trust instead of the system's");
+  call_cmd->add_flag("--insecure", call.insecure,
+                     "wss://: do not verify the relay's certificate (tests only)");
+  call_cmd->add_option("--media-via", call.media_via,
+                       "Send media through this UDP address (e.g. 'parley impair') instead of the "
+                       "relay's");
+  CLI::Option* call_peer_opt = call_cmd->add_option(
+      "--peer", call.peer, "P2P: the other end's IP:PORT (instead of --relay)");
+  call_relay_opt->excludes(call_peer_opt);
+  call_cmd->add_option("--listen", call.listen, "Local IP:PORT to receive on (required with --peer)");
+  call_cmd->add_option("--send", call.send, "WAV (any rate) or Ogg Opus file to send");
+  call_cmd->add_flag("--loop", call.loop, "Send the file again and again");
+  call_cmd->add_option("--record", call.record, "Record what is heard: OUT.wav or OUT.opus");
+  call_cmd
+      ->add_option("--duration", call.duration_s,
+                   "Seconds to stay; 0: until Ctrl-C (or 2 s after a file sent once)")
+      ->check(CLI::NonNegativeNumber);
+  call_cmd
+      ->add_option("--profile", call.profile,
+                   "Sender profile: studio, excellent, good, degraded, critical")
+      ->capture_default_str();
+  call_cmd->add_flag("-q,--quiet", call.quiet, "No per-second statistics line");
+
   CLI::App* codecs_cmd = app.add_subcommand("codecs", "List the codecs parley carries");
 
   CLI::App* ogg_cmd = app.add_subcommand("ogg", "Inspect Ogg Opus files");
@@ -196,6 +248,8 @@ int main(int argc, char** argv) {
   if (demo_cmd->parsed()) return parley::app::RunDemo(demo);
   if (impair_cmd->parsed()) return parley::app::RunImpair(impair);
   if (token_cmd->parsed()) return parley::app::RunToken(token);
+  if (call_cmd->parsed()) return parley::app::RunCall(call);
+  if (relay_cmd->parsed()) return parley::app::RunRelay(relay);
   if (lab_cmd->parsed()) {
     if (list_presets) return parley::app::RunListLabPresets();
     // With a packet log there is no input WAV: the one file named is the output.

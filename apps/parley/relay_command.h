@@ -1,0 +1,25 @@
+// parley relay: runs the relay (relay/relay.h) from its configuration file until SIGINT or
+// SIGTERM. Declared apart from commands.h; main.cc parses the command line and calls
+// RunRelay.
+#pragma once
+
+#include <string>
+
+namespace parley::app {
+
+struct RelayArgs {
+  std::string config;  // the relay's JSON configuration (session/relay_config.h); required
+  // Overrides of the file's addresses when not empty: numeric "ip:port", port 0 for any.
+  std::string listen_signaling;
+  std::string listen_media;
+  std::string metrics_listen;      // "off" turns the metrics endpoint off
+  std::string log_level = "info";  // debug, info, warn, error
+};
+
+// Logs one JSON object per line on stderr. Exit code 0 after SIGINT or SIGTERM (every
+// WebSocket closed with a close frame, the media loop stopped); 1 when the configuration
+// cannot be read, the relay cannot start, or its media socket fails while running; 2 on a
+// bad argument.
+int RunRelay(const RelayArgs& args);
+
+}  // namespace parley::app

@@ -1,0 +1,392 @@
+// End-to-end calls on loopback, in real time: two peers directly (P2P), three clients
+// through a relay, one link through the impairment proxy, and a relay restart. Speech is
+// the 2 s opening of the test phrases (testing/speech.h), so each test takes about 3 s;
+// every wait has a deadline.
+#include "parley/client/call.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parley/audio/audio_file.h"
+#include "parley/audio/resampler.h"
+#include "parley/audio/similarity.h"
+#include "parley/lab/impair_proxy.h"
+#include "parley/relay/relay.h"
+#include "parley/session/token.h"
+#include "parley/testing/speech.h"
+
+namespace parley::client {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr int kRate = 48000;
+constexpr int kClipRate = 16000;
+constexpr double kClipSeconds = 2.0;
+constexpr std::chrono::seconds kDeadline{5};
+// Audio still in flight when the senders finish: network, jitter buffer, concealment tail.
+constexpr milliseconds kTail{400};
+const std::string kSecret = "call-test-secret-0123456789abcdef-0123456789ab";
+
+// Bounds of Heard() (below), with what was measured on loopback when they were set:
+// - a voice heard alone, clean link: > 0.8 (measured 0.89..0.93);
+// - a voice heard alone through 10 % loss each way, concealed and partly recovered by
+//   Opus FEC: > 0.7 (measured 0.84..0.89);
+// - each of two equally loud voices in a mix, where it holds about half of the energy:
+//   > 0.55 (measured 0.66..0.75; 1/sqrt(2) = 0.71 in theory);
+// - one's own voice, which is not in the mix: < 0.35 (measured 0.17..0.26: what the
+//   per-segment search finds in unrelated speech).
+constexpr double kHeardAlone = 0.8;
+constexpr double kHeardThroughLoss = 0.7;
+constexpr double kHeardInMix = 0.55;
+constexpr double kNotHeard = 0.35;
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/call_test_" + name;
+}
+
+// Writes the first kClipSeconds of speech `index` as a 16 kHz WAV; returns it at 48 kHz as
+// the reference (the resampling a receiver hears it through is the engine's, not this).
+std::vector<int16_t> WriteClip(const std::string& path, int index) {
+  std::vector<int16_t> clip = testing::Speech(kClipRate, index);
+  clip.resize(static_cast<size_t>(kClipSeconds * kClipRate));
+  const audio::AudioFrame frame({kClipRate, 1}, clip);
+  const Status written = audio::WriteWavFile(path, frame);
+  if (!written) throw std::runtime_error(written.error().message);
+  return audio::Resample(frame, kRate).TakeSamples();
+}
+
+std::vector<int16_t> ReadRecording(const std::string& path) {
+  auto audio = audio::ReadAudioFile(path);
+  if (!audio) throw std::runtime_error(audio.error().message);
+  EXPECT_EQ(audio->sample_rate_hz(), kRate);
+  return std::move(audio).value().TakeSamples();
+}
+
+// How well `source` is heard in `recording`: the energy-weighted mean, over the 200 ms
+// segments of the source that hold speech, of each segment's correlation with the
+// recording where that segment aligns best (audio::CompareAligned, within 60 ms of the
+// whole clip's alignment). Per segment, because the playout engine shortens or stretches
+// its buffer while it plays (time-scale modification), so one alignment does not fit the
+// whole clip. The recording is padded at the front so that a source that began before
+// the recording (the other end started first) still aligns at a positive lag.
+double Heard(const std::vector<int16_t>& recording, const std::vector<int16_t>& source) {
+  constexpr int64_t kPad = kRate / 4;
+  constexpr int64_t kSegment = kRate / 5;
+  constexpr int64_t kSearch = kRate * 60 / 1000;
+  std::vector<int16_t> padded(kPad, 0);
+  padded.insert(padded.end(), recording.begin(), recording.end());
+  const int64_t lag = audio::CompareAligned(source, padded, kRate, kRate * 3 / 2).lag_samples;
+  const std::span<const int16_t> heard(padded);
+  double weighted = 0;
+  double total_energy = 0;
+  for (int64_t begin = 0; begin + kSegment <= static_cast<int64_t>(source.size());
+       begin += kSegment) {
+    const auto segment =
+        std::span<const int16_t>(source).subspan(static_cast<size_t>(begin), kSegment);
+    double energy = 0;
+    for (int16_t x : segment) energy += static_cast<double>(x) * x;
+    // Speech only: below -40 dBFS RMS a segment is a pause.
+    if (energy / kSegment < 32768.0 * 32768.0 * 1e-4) continue;
+    const int64_t from = std::max<int64_t>(0, begin + lag - kSearch);
+    const int64_t to =
+        std::min<int64_t>(static_cast<int64_t>(heard.size()), begin + lag + kSegment + kSearch);
+    if (to - from < kSegment) continue;
+    const auto window = heard.subspan(static_cast<size_t>(from), static_cast<size_t>(to - from));
+    const auto similarity =
+        audio::CompareAligned(segment, window, kRate, static_cast<int>(to - from - kSegment));
+    weighted += similarity.correlation * energy;
+    total_energy += energy;
+  }
+  return total_energy > 0 ? weighted / total_energy : 0.0;
+}
+
+uint16_t FreeUdpPort() {
+  auto socket = net::UdpSocket::Bind(net::SocketAddress::Loopback(false, 0));
+  if (!socket) throw std::runtime_error(socket.error().message);
+  return socket->local_address().port();
+}
+
+// Polls `done` every 10 ms until it holds or the deadline passes (real-time test).
+bool WaitUntil(const std::function<bool()>& done, std::chrono::nanoseconds deadline = kDeadline) {
+  const auto end = steady_clock::now() + deadline;
+  while (!done()) {
+    if (steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return true;
+}
+
+void RunFor(milliseconds duration) { std::this_thread::sleep_for(duration); }
+
+std::string Token(const std::string& identity) {
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  return session::MintToken({.room = "standup",
+                             .identity = identity,
+                             .expires_unix_s = now_s + 3600,
+                             .rights = session::Rights::kPublish | session::Rights::kSubscribe},
+                            kSecret);
+}
+
+std::unique_ptr<Call> MakeCall(CallConfig config) {
+  auto call = Call::Create(std::move(config));
+  if (!call) throw std::runtime_error(call.error().message);
+  return std::move(call).value();
+}
+
+TEST(CallTest, TwoPeersExchangeSpeechDirectly) {
+  const auto speech_a = WriteClip(TempPath("p2p_a.wav"), 0);
+  const auto speech_b = WriteClip(TempPath("p2p_b.wav"), 1);
+  const auto port_a = FreeUdpPort();
+  const auto port_b = FreeUdpPort();
+
+  CallConfig a;
+  a.peer = net::SocketAddress::Loopback(false, port_b);
+  a.listen = net::SocketAddress::Loopback(false, port_a);
+  a.send_path = TempPath("p2p_a.wav");
+  a.record_path = TempPath("p2p_a_heard.wav");
+  CallConfig b = a;
+  b.peer = net::SocketAddress::Loopback(false, port_a);
+  b.listen = net::SocketAddress::Loopback(false, port_b);
+  b.send_path = TempPath("p2p_b.wav");
+  b.record_path = TempPath("p2p_b_heard.wav");
+  auto call_a = MakeCall(a);
+  auto call_b = MakeCall(b);
+  ASSERT_TRUE(call_b->Start());
+  ASSERT_TRUE(call_a->Start());
+  EXPECT_EQ(call_a->state(), CallState::kActive);  // no hello between peers
+
+  ASSERT_TRUE(WaitUntil([&] { return call_a->sending_finished() && call_b->sending_finished(); }));
+  RunFor(kTail);
+  const CallStats stats_a = call_a->Stats();
+  const CallStats stats_b = call_b->Stats();
+  ASSERT_TRUE(call_a->Leave());
+  ASSERT_TRUE(call_b->Leave());
+
+  // 2 s of 20 ms packets each way. b started first: its first packet may have reached
+  // a's port before a bound it.
+  EXPECT_EQ(stats_a.sender.packets_sent, 100u);
+  ASSERT_EQ(stats_b.peers.size(), 1u);
+  EXPECT_EQ(stats_b.peers[0].ssrc, stats_a.ssrc);
+  EXPECT_EQ(stats_b.peers[0].packets_received, 100u);
+  EXPECT_EQ(stats_b.peers[0].packets_lost, 0);
+  ASSERT_EQ(stats_a.peers.size(), 1u);
+  EXPECT_GE(stats_a.peers[0].packets_received, 98u);
+
+  const auto heard_by_a = ReadRecording(TempPath("p2p_a_heard.wav"));
+  const auto heard_by_b = ReadRecording(TempPath("p2p_b_heard.wav"));
+  EXPECT_GT(Heard(heard_by_a, speech_b), kHeardAlone);
+  EXPECT_GT(Heard(heard_by_b, speech_a), kHeardAlone);
+  EXPECT_LT(Heard(heard_by_a, speech_a), kNotHeard);
+  EXPECT_LT(Heard(heard_by_b, speech_b), kNotHeard);
+  RecordProperty("a_hears_b", std::to_string(Heard(heard_by_a, speech_b)));
+  RecordProperty("b_hears_a", std::to_string(Heard(heard_by_b, speech_a)));
+  RecordProperty("a_hears_a", std::to_string(Heard(heard_by_a, speech_a)));
+}
+
+class RelayCallTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartRelay("127.0.0.1:0"); }
+  void StartRelay(const std::string& signaling) {
+    session::RelayConfig config;
+    config.token_secret = kSecret;
+    config.listen_signaling = signaling;
+    config.listen_media = "127.0.0.1:0";
+    config.metrics_listen = "";
+    relay_ = std::make_unique<relay::Relay>(config, logger_);
+    const Status started = relay_->Start();
+    ASSERT_TRUE(started) << started.error().message;
+  }
+  CallConfig ConfigFor(const std::string& identity, int speech) {
+    CallConfig config;
+    config.relay_url = "ws://" + relay_->signaling_address().ToString() + "/";
+    config.room = "standup";
+    config.token = Token(identity);
+    config.identity = identity;
+    config.signaling.backoff.initial = milliseconds(20);
+    config.signaling.backoff.max = milliseconds(200);
+    if (speech >= 0) {
+      config.send_path = TempPath(identity + ".wav");
+      sources_[identity] = WriteClip(config.send_path, speech);
+    }
+    config.record_path = TempPath(identity + "_heard.wav");
+    return config;
+  }
+
+  relay::Logger logger_{relay::LogLevel::kError, [](std::string_view) {}};
+  std::unique_ptr<relay::Relay> relay_;
+  std::map<std::string, std::vector<int16_t>> sources_;
+};
+
+TEST_F(RelayCallTest, ThreeClientsEachHearTheOtherTwoAndNotThemselves) {
+  const std::vector<std::string> names = {"alice", "bob", "carol"};
+  std::vector<std::unique_ptr<Call>> calls;
+  for (size_t i = 0; i < names.size(); ++i) {
+    calls.push_back(MakeCall(ConfigFor(names[i], static_cast<int>(i))));
+  }
+  for (auto& call : calls) ASSERT_TRUE(call->Start());
+  ASSERT_TRUE(WaitUntil([&] {
+    for (auto& call : calls) {
+      if (!call->sending_finished()) return false;
+    }
+    return true;
+  }));
+  RunFor(kTail);
+  std::vector<CallStats> stats;
+  for (auto& call : calls) stats.push_back(call->Stats());
+  for (auto& call : calls) ASSERT_TRUE(call->Leave());
+
+  for (size_t i = 0; i < names.size(); ++i) {
+    SCOPED_TRACE(names[i]);
+    EXPECT_EQ(stats[i].state, CallState::kActive);
+    EXPECT_GE(stats[i].hellos_sent, 1);
+    EXPECT_EQ(stats[i].sender.packets_sent, 100u);
+    ASSERT_EQ(stats[i].peers.size(), 2u);
+    for (const PeerStats& peer : stats[i].peers) {
+      EXPECT_NE(peer.identity, names[i]);
+      EXPECT_FALSE(peer.identity.empty());  // named from joined / peer_joined
+      // The relay drops what a sender sends before anyone else is in the room (alice's
+      // first packets, while bob and carol join).
+      EXPECT_GE(peer.packets_received, 95u);
+      EXPECT_LE(peer.packets_received, 100u);
+    }
+    const auto heard = ReadRecording(TempPath(names[i] + "_heard.wav"));
+    for (const std::string& other : names) {
+      const double correlation = Heard(heard, sources_[other]);
+      RecordProperty(names[i] + "_hears_" + other, std::to_string(correlation));
+      if (other == names[i]) {
+        EXPECT_LT(correlation, kNotHeard) << names[i] << " hears itself";
+      } else {
+        EXPECT_GT(correlation, kHeardInMix) << names[i] << " does not hear " << other;
+      }
+    }
+  }
+}
+
+TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
+  // bob's media goes through the impairment proxy: 10 % random loss each way.
+  lab::ImpairmentConfig impairment;
+  impairment.loss = lab::LossModel::kBernoulli;
+  impairment.loss_rate = 0.10;
+  impairment.base_delay_ms = 10;
+  impairment.seed = 7;
+  lab::ImpairProxy proxy(SystemClock::Instance(),
+                         lab::ImpairProxyConfig::BothWays(net::SocketAddress::Loopback(false, 0),
+                                                          relay_->media_address(), impairment));
+  ASSERT_TRUE(proxy.Start());
+  std::atomic<bool> stop_proxy{false};
+  std::thread proxy_thread([&] { (void)proxy.Run(stop_proxy); });
+
+  auto alice = MakeCall(ConfigFor("alice", 0));
+  CallConfig bob_config = ConfigFor("bob", 1);
+  bob_config.media_via = proxy.listen_address();
+  auto bob = MakeCall(bob_config);
+  ASSERT_TRUE(alice->Start());
+  ASSERT_TRUE(bob->Start());
+  ASSERT_TRUE(WaitUntil([&] { return alice->sending_finished() && bob->sending_finished(); }));
+  RunFor(kTail);
+  const CallStats alice_stats = alice->Stats();
+  const CallStats bob_stats = bob->Stats();
+  ASSERT_TRUE(alice->Leave());
+  ASSERT_TRUE(bob->Leave());
+  stop_proxy = true;
+  proxy_thread.join();
+
+  const auto proxy_stats = proxy.stats();
+  EXPECT_GT(proxy_stats.upstream.lost, 0u);
+  EXPECT_GT(proxy_stats.downstream.lost, 0u);
+  ASSERT_EQ(alice_stats.peers.size(), 1u);
+  ASSERT_EQ(bob_stats.peers.size(), 1u);
+  // About 10 of 100 packets lost each way (binomial: 4..18 covers 99.9 % of seeds).
+  EXPECT_GE(alice_stats.peers[0].packets_lost, 4);
+  EXPECT_LE(alice_stats.peers[0].packets_lost, 18);
+  EXPECT_GE(bob_stats.peers[0].packets_lost, 4);
+  EXPECT_LE(bob_stats.peers[0].packets_lost, 18);
+
+  // Concealment and FEC keep each voice recognisable.
+  const double alice_hears_bob = Heard(ReadRecording(TempPath("alice_heard.wav")), sources_["bob"]);
+  const double bob_hears_alice = Heard(ReadRecording(TempPath("bob_heard.wav")), sources_["alice"]);
+  RecordProperty("alice_hears_bob", std::to_string(alice_hears_bob));
+  RecordProperty("bob_hears_alice", std::to_string(bob_hears_alice));
+  EXPECT_GT(alice_hears_bob, kHeardThroughLoss);
+  EXPECT_GT(bob_hears_alice, kHeardThroughLoss);
+}
+
+TEST_F(RelayCallTest, ACallRejoinsAndResumesMediaWhenTheRelayRestarts) {
+  CallConfig alice_config = ConfigFor("alice", 0);
+  alice_config.loop = true;
+  auto alice = MakeCall(alice_config);
+  auto bob = MakeCall(ConfigFor("bob", -1));
+  ASSERT_TRUE(alice->Start());
+  ASSERT_TRUE(bob->Start());
+  auto heard_from_alice = [&] {
+    const CallStats stats = bob->Stats();
+    return stats.peers.empty() ? uint64_t{0} : stats.peers[0].packets_received;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= 10; }));
+
+  const std::string signaling = relay_->signaling_address().ToString();
+  relay_->Stop();
+  ASSERT_TRUE(WaitUntil([&] { return alice->state() == CallState::kReconnecting; }));
+  relay_.reset();
+  StartRelay(signaling);  // same signaling port, new media port
+  ASSERT_TRUE(WaitUntil(
+      [&] { return alice->state() == CallState::kActive && bob->state() == CallState::kActive; }));
+  const uint64_t before = heard_from_alice();
+  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= before + 10; }));
+  const CallStats stats = alice->Stats();
+  EXPECT_EQ(stats.rejoins, 1u);
+  EXPECT_EQ(stats.media_address, relay_->media_address());
+  EXPECT_TRUE(alice->Leave());
+  EXPECT_TRUE(bob->Leave());
+}
+
+TEST(CallCreateTest, RefusesConfigsThatCannotWork) {
+  CallConfig neither;
+  EXPECT_FALSE(Call::Create(neither));
+  CallConfig both;
+  both.relay_url = "ws://127.0.0.1:1/";
+  both.peer = net::SocketAddress::Loopback(false, 5000);
+  both.listen = net::SocketAddress::Loopback(false, 5001);
+  EXPECT_FALSE(Call::Create(both));
+  CallConfig no_listen;
+  no_listen.peer = net::SocketAddress::Loopback(false, 5000);
+  EXPECT_FALSE(Call::Create(no_listen));
+  CallConfig missing_file;
+  missing_file.relay_url = "ws://127.0.0.1:1/";
+  missing_file.send_path = TempPath("no_such_file.wav");
+  auto call = Call::Create(missing_file);
+  ASSERT_FALSE(call);
+  EXPECT_NE(call.error().message.find("no_such_file.wav"), std::string::npos);
+  CallConfig bad_url;
+  bad_url.relay_url = "http://127.0.0.1/";
+  EXPECT_FALSE(Call::Create(bad_url));
+}
+
+TEST(CallCreateTest, StartFailsWhenTheRelayIsUnreachable) {
+  CallConfig config;
+  config.relay_url = "ws://127.0.0.1:1/";
+  config.room = "standup";
+  config.token = "x";
+  auto call = Call::Create(config);
+  ASSERT_TRUE(call) << call.error().message;
+  const Status started = (*call)->Start();
+  ASSERT_FALSE(started);
+  EXPECT_EQ((*call)->state(), CallState::kFailed);
+  EXPECT_FALSE((*call)->Leave());
+}
+
+}  // namespace
+}  // namespace parley::client

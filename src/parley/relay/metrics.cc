@@ -1,0 +1,148 @@
+#include "parley/relay/metrics.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <string_view>
+
+namespace parley::relay {
+namespace {
+
+enum class Type { kCounter, kGauge };
+
+class Writer {
+ public:
+  // HELP and TYPE lines of a family.
+  void Family(std::string_view name, Type type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
+                   type == Type::kCounter ? "counter" : "gauge");
+  }
+  void Sample(std::string_view name, uint64_t value) {
+    fmt::format_to(std::back_inserter(out_), "{} {}\n", name, value);
+  }
+  void Sample(std::string_view name, double value) {
+    fmt::format_to(std::back_inserter(out_), "{} {:.3f}\n", name, value);
+  }
+  // Label values are the code's own names (snake_case), never a peer's text: no escaping.
+  void Sample(std::string_view name, std::string_view label, std::string_view label_value,
+              uint64_t value) {
+    fmt::format_to(std::back_inserter(out_), "{}{{{}=\"{}\"}} {}\n", name, label, label_value,
+                   value);
+  }
+  void Counter(std::string_view name, std::string_view help, uint64_t value) {
+    Family(name, Type::kCounter, help);
+    Sample(name, value);
+  }
+  void Gauge(std::string_view name, std::string_view help, uint64_t value) {
+    Family(name, Type::kGauge, help);
+    Sample(name, value);
+  }
+
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string FormatPrometheus(const RelayStats& stats) {
+  const SignalingStats& s = stats.signaling;
+  const RouterCounters& r = stats.router;
+  const MediaLoopCounters& m = stats.media;
+  Writer w;
+
+  w.Family("parley_relay_uptime_seconds", Type::kGauge, "Seconds since the relay started.");
+  w.Sample("parley_relay_uptime_seconds", stats.uptime_s);
+  w.Gauge("parley_relay_rooms", "Rooms open now.", s.rooms);
+  w.Gauge("parley_relay_participants", "Participants in rooms now.", s.participants);
+
+  // Signaling.
+  w.Gauge("parley_relay_signaling_connections", "Signaling connections open now.",
+          s.connections_open);
+  w.Counter("parley_relay_signaling_connections_total", "Signaling TCP connections accepted.",
+            s.connections_accepted);
+  w.Counter("parley_relay_signaling_connections_refused_total",
+            "Signaling connections closed at once because the connection limit was reached.",
+            s.connections_refused);
+  w.Counter("parley_relay_signaling_handshake_failures_total",
+            "Signaling connections whose TLS or WebSocket handshake failed or timed out.",
+            s.handshake_failures);
+  w.Counter("parley_relay_joins_total", "Participants admitted to a room.", s.joins);
+  w.Counter("parley_relay_leaves_total",
+            "Participants removed from a room (leave message or connection closed).", s.leaves);
+  w.Family("parley_relay_signaling_errors_total", Type::kCounter,
+           "Error messages sent to signaling clients, by error code.");
+  for (size_t i = 0; i < kErrorCodeCount; ++i) {
+    w.Sample("parley_relay_signaling_errors_total", "code",
+             session::ErrorCodeName(static_cast<session::ErrorCode>(i)), s.errors[i]);
+  }
+  w.Family("parley_relay_token_refusals_total", Type::kCounter,
+           "Joins refused for their token, by reason.");
+  for (size_t i = 0; i < kTokenErrorCount; ++i) {
+    w.Sample("parley_relay_token_refusals_total", "reason",
+             session::TokenErrorName(static_cast<session::TokenError>(i)), s.token_refusals[i]);
+  }
+  w.Counter("parley_relay_signaling_oversized_messages_total",
+            "Signaling connections closed for a message above 16 KiB.", s.oversized_messages);
+
+  // Media socket.
+  w.Counter("parley_relay_media_datagrams_received_total",
+            "Datagrams read from the media socket (RTP, RTCP, hellos and anything else).",
+            m.received);
+  w.Counter("parley_relay_media_datagrams_sent_total",
+            "Datagrams the kernel accepted for sending from the media socket.", m.sent);
+  w.Counter("parley_relay_media_bytes_sent_total",
+            "UDP payload bytes the relay emitted on the media socket (forwarded media and acks).",
+            r.bytes_out);
+  w.Counter("parley_relay_media_send_failures_total",
+            "Datagrams the kernel refused to send (buffer full, unreachable), dropped.",
+            m.send_failed);
+  w.Counter("parley_relay_media_truncated_total",
+            "Datagrams larger than the receive buffer, dropped.", m.truncated);
+  w.Counter("parley_relay_media_receive_batches_total",
+            "Receive system calls that returned datagrams (datagrams per batch = received / "
+            "batches).",
+            m.batches);
+  w.Counter("parley_relay_media_send_calls_total", "Send system calls (sendmmsg).", m.send_calls);
+
+  // Routing.
+  w.Counter("parley_relay_media_rtp_forwarded_total",
+            "RTP packets accepted and forwarded (each counted once, whatever its copies).",
+            r.rtp_forwarded);
+  w.Counter("parley_relay_media_rtcp_forwarded_total", "RTCP packets accepted and forwarded.",
+            r.rtcp_forwarded);
+  w.Counter("parley_relay_media_hellos_acked_total",
+            "Valid media hellos, each answered with an ack.", r.hellos_acked);
+  w.Family("parley_relay_media_dropped_total", Type::kCounter,
+           "Datagrams neither forwarded nor acked, by reason.");
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    w.Sample("parley_relay_media_dropped_total", "reason",
+             DropReasonName(static_cast<DropReason>(i)), r.dropped[i]);
+  }
+
+  // Participants' media.
+  const ParticipantTraffic& t = s.traffic;
+  w.Counter("parley_relay_participant_packets_received_total",
+            "Datagrams received from participants' latched addresses, hellos included.",
+            t.packets_in);
+  w.Counter("parley_relay_participant_bytes_received_total",
+            "UDP payload bytes received from participants' latched addresses.", t.bytes_in);
+  w.Counter("parley_relay_participant_packets_sent_total",
+            "Datagrams sent to participants: forwarded media and acks.", t.packets_out);
+  w.Counter("parley_relay_participant_bytes_sent_total", "UDP payload bytes sent to participants.",
+            t.bytes_out);
+  w.Counter("parley_relay_participant_packets_dropped_total",
+            "Datagrams from participants' latched addresses that were refused (SSRC, rights, "
+            "nobody to receive them).",
+            t.packets_dropped);
+  return w.Take();
+}
+
+std::string FormatHealth(const RelayStats& stats) {
+  return fmt::format(R"({{"status":"ok","uptime_s":{:.3f},"rooms":{},"participants":{}}})",
+                     stats.uptime_s, stats.signaling.rooms, stats.signaling.participants) +
+         "\n";
+}
+
+}  // namespace parley::relay

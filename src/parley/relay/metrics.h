@@ -1,0 +1,40 @@
+// The relay's numbers as Prometheus metrics (text exposition format 0.0.4) and as the
+// health check's JSON. docs/relay.md lists every metric with its meaning.
+//
+// All names begin with parley_relay_. Counters end in _total and only grow while the
+// process lives; gauges (rooms, participants, open connections, uptime) are the state at
+// the scrape. Every labelled family lists all its label values, zeros included, so a
+// rate() never starts from a missing series.
+//
+// Per-link loss, jitter and round-trip time are not here: they need the relay to
+// terminate RTCP, which it does not do yet; no metric stands in for them.
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "parley/relay/media_loop.h"
+#include "parley/relay/media_router.h"
+#include "parley/relay/signaling_server.h"
+
+namespace parley::relay {
+
+// Everything the relay counts, gathered at one scrape.
+struct RelayStats {
+  double uptime_s = 0;  // since Relay::Start
+  SignalingStats signaling;
+  RouterCounters router;
+  MediaLoopCounters media;
+};
+
+// The metrics page: HELP and TYPE lines, then the samples, one family after another.
+std::string FormatPrometheus(const RelayStats& stats);
+
+// The health check's body: {"status":"ok","uptime_s":12.5,"rooms":1,"participants":2}.
+std::string FormatHealth(const RelayStats& stats);
+
+// The Content-Type of FormatPrometheus's text.
+inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace parley::relay

@@ -1,0 +1,774 @@
+// End-to-end tests of the relay on loopback: WebSocket clients (a small Beast client
+// below, the test binary's one WebSocket translation unit), UDP media clients, and the
+// metrics endpoint. Every wait has a deadline (kDeadline); nothing sleeps.
+#include "parley/relay/relay.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parley/net/poller.h"
+#include "parley/relay/hello.h"
+#include "parley/relay/test_http_client.h"
+#include "parley/session/signaling.h"
+#include "parley/session/token.h"
+
+namespace parley::relay {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using session::ErrorCode;
+
+// Bounds every wait; the tests finish in milliseconds when the relay works.
+constexpr std::chrono::seconds kDeadline{5};
+const std::string kSecret = "relay-test-secret-0123456789abcdef-0123456789";
+const std::string kOtherSecret = "another-secret-that-did-not-sign-0123456789abc";
+
+int64_t NowUnixS() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Token(const std::string& room, const std::string& identity, int64_t ttl_s = 3600,
+                  const std::string& secret = kSecret,
+                  session::Rights rights = session::Rights::kPublish |
+                                           session::Rights::kSubscribe) {
+  return session::MintToken(
+      {.room = room, .identity = identity, .expires_unix_s = NowUnixS() + ttl_s, .rights = rights},
+      secret);
+}
+
+std::string JoinText(const std::string& room, const std::string& token, uint32_t ssrc,
+                     const std::string& identity = "") {
+  session::Join join;
+  join.room = room;
+  join.token = token;
+  join.identity = identity;
+  join.ssrc = ssrc;
+  join.capabilities.codecs = {
+      {.name = "opus", .clock_rate_hz = 48000, .channels = 2, .payload_type = 111}};
+  return session::Serialize(session::ClientMessage{join});
+}
+
+session::RelayConfig TestConfig() {
+  session::RelayConfig config;
+  config.token_secret = kSecret;
+  config.listen_signaling = "127.0.0.1:0";
+  config.listen_media = "127.0.0.1:0";
+  config.metrics_listen = "127.0.0.1:0";
+  return config;
+}
+
+// Log lines, kept for assertions.
+class LogCapture {
+ public:
+  Logger& logger() { return logger_; }
+  // The parsed lines whose event is `event`.
+  std::vector<nlohmann::json> Events(std::string_view event) {
+    std::lock_guard lock(mutex_);
+    std::vector<nlohmann::json> found;
+    for (const std::string& line : lines_) {
+      nlohmann::json parsed = nlohmann::json::parse(line);
+      if (parsed["event"] == event) found.push_back(std::move(parsed));
+    }
+    return found;
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+  Logger logger_{LogLevel::kDebug, [this](std::string_view line) {
+                   std::lock_guard lock(mutex_);
+                   lines_.emplace_back(line);
+                 }};
+};
+
+// ---- A WebSocket client: ws:// over beast::tcp_stream, wss:// over ssl_stream ------------
+
+template <typename NextLayer>
+class WsClient {
+ public:
+  static constexpr bool kTls = !std::is_same_v<NextLayer, beast::tcp_stream>;
+
+  // Connected and upgraded, or the error of the step that failed.
+  template <typename... StreamArgs>
+  explicit WsClient(const net::SocketAddress& address, StreamArgs&... stream_args)
+      : ws_(ioc_, stream_args...) {
+    tcp::endpoint endpoint;
+    std::memcpy(endpoint.data(), address.sockaddr_ptr(), address.sockaddr_length());
+    endpoint.resize(address.sockaddr_length());
+    error_ =
+        Await([&](auto handler) { beast::get_lowest_layer(ws_).async_connect(endpoint, handler); });
+    if (error_) return;
+    if constexpr (kTls) {
+      error_ = Await([&](auto handler) {
+        ws_.next_layer().async_handshake(ssl::stream_base::client, handler);
+      });
+      if (error_) return;
+    }
+    error_ = Await([&](auto handler) { ws_.async_handshake(address.ToString(), "/", handler); });
+  }
+
+  // The error of the last failed step (connection, handshake, read); empty when open.
+  const beast::error_code& error() const { return error_; }
+  bool open() const { return !error_; }
+
+  void Send(std::string_view text) {
+    ws_.text(true);
+    error_ = Await([&](auto handler) { ws_.async_write(asio::buffer(text), handler); });
+  }
+  void SendBinary(std::string_view bytes) {
+    ws_.binary(true);
+    error_ = Await([&](auto handler) { ws_.async_write(asio::buffer(bytes), handler); });
+  }
+
+  // The next text message; nullopt when the connection closed, failed or stayed silent
+  // for kDeadline.
+  std::optional<std::string> Receive() {
+    buffer_.clear();
+    error_ = Await([&](auto handler) { ws_.async_read(buffer_, handler); });
+    if (error_) return std::nullopt;
+    return beast::buffers_to_string(buffer_.cdata());
+  }
+
+  // The next message, parsed; a test failure (and an internal error) if none comes.
+  session::RelayMessage ReceiveMessage() {
+    std::optional<std::string> text = Receive();
+    if (!text) {
+      ADD_FAILURE() << "no message: " << error_.message();
+      return session::ErrorMessage{ErrorCode::kInternal, "no message"};
+    }
+    Result<session::RelayMessage> message = session::ParseRelayMessage(*text);
+    if (!message) {
+      ADD_FAILURE() << "unparsable: " << *text << ": " << message.error().message;
+      return session::ErrorMessage{ErrorCode::kInternal, "unparsable"};
+    }
+    return *message;
+  }
+
+  template <typename Message>
+  Message Expect() {
+    session::RelayMessage message = ReceiveMessage();
+    if (auto* wanted = std::get_if<Message>(&message)) return *wanted;
+    ADD_FAILURE() << "got another message: " << session::Serialize(message);
+    return Message{};
+  }
+
+  // Reads until the relay closes the WebSocket; its close code (0 when it was not a clean
+  // close within kDeadline).
+  uint16_t WaitClosed() {
+    while (Receive()) {
+    }
+    return error_ == websocket::error::closed ? static_cast<uint16_t>(ws_.reason().code) : 0;
+  }
+
+  void Close() {
+    error_ = Await([&](auto handler) { ws_.async_close(websocket::close_code::normal, handler); });
+  }
+  // Drops the TCP connection without a close frame, as a crashed client would.
+  void Abort() { beast::get_lowest_layer(ws_).close(); }
+
+ private:
+  // Starts `start(handler)` and runs the io_context until the handler ran or kDeadline
+  // passed (the connection is then cut, and the error is timed_out).
+  template <typename Start>
+  beast::error_code Await(Start&& start) {
+    std::optional<beast::error_code> result;
+    start([&result](const beast::error_code& error, auto&&...) { result = error; });
+    ioc_.restart();
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (!result && ioc_.run_one_until(deadline) > 0) {
+    }
+    if (result) return *result;
+    beast::get_lowest_layer(ws_).close();
+    ioc_.restart();
+    ioc_.run_for(std::chrono::seconds(1));
+    return asio::error::timed_out;
+  }
+
+  asio::io_context ioc_;
+  websocket::stream<NextLayer> ws_;
+  beast::flat_buffer buffer_;
+  beast::error_code error_;
+};
+
+using PlainClient = WsClient<beast::tcp_stream>;
+using TlsClient = WsClient<beast::ssl_stream<beast::tcp_stream>>;
+
+// ---- A UDP media client ---------------------------------------------------------------------
+
+using Bytes = std::vector<uint8_t>;
+
+Bytes Rtp(uint32_t ssrc, uint16_t sequence, uint8_t fill, size_t payload_bytes = 40) {
+  Bytes packet(12 + payload_bytes, fill);
+  packet[0] = 0x80;
+  packet[1] = 111;
+  packet[2] = static_cast<uint8_t>(sequence >> 8);
+  packet[3] = static_cast<uint8_t>(sequence);
+  for (int i = 0; i < 4; ++i) packet[4 + i] = 0;
+  for (int i = 0; i < 4; ++i) packet[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  return packet;
+}
+
+class MediaClient {
+ public:
+  MediaClient() {
+    auto bound = net::UdpSocket::Bind(net::SocketAddress::Loopback(false, 0));
+    if (!bound) throw std::runtime_error(bound.error().message);
+    socket_ = std::move(bound).value();
+    poller_.Add(socket_.fd());
+  }
+
+  void SendTo(const Bytes& payload, const net::SocketAddress& to) {
+    ASSERT_TRUE(socket_.SendTo(payload, to));
+  }
+
+  // The next datagram within kDeadline.
+  std::optional<Bytes> Receive() {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    for (;;) {
+      Bytes buffer(2048);
+      auto got = socket_.ReceiveFrom(buffer);
+      if (got && *got) {
+        buffer.resize((*got)->size);
+        return buffer;
+      }
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds::zero()) return std::nullopt;
+      if (!poller_.Wait(left)) return std::nullopt;
+    }
+  }
+
+  // Sends the hello of `joined` and waits for its ack; true when it came back equal.
+  bool Latch(const session::Joined& joined) {
+    Result<net::SocketAddress> relay = net::SocketAddress::Parse(joined.media.address);
+    if (!relay) return false;
+    const Hello hello{HelloType::kHello, joined.participant_id, joined.media.hello_secret};
+    const auto bytes = SerializeHello(hello);
+    SendTo(Bytes(bytes.begin(), bytes.end()), *relay);
+    ++hellos_sent_;
+    std::optional<Bytes> ack = Receive();
+    if (!ack) return false;
+    Result<Hello> parsed = ParseHello(*ack);
+    return parsed && parsed->type == HelloType::kAck &&
+           parsed->participant_id == joined.participant_id &&
+           parsed->secret == joined.media.hello_secret;
+  }
+
+  size_t hellos_sent() const { return hellos_sent_; }
+
+ private:
+  net::UdpSocket socket_;
+  net::Poller poller_;
+  size_t hellos_sent_ = 0;
+};
+
+// ---- Fixture --------------------------------------------------------------------------------
+
+class RelayTest : public ::testing::Test {
+ protected:
+  void StartRelay(session::RelayConfig config = TestConfig()) {
+    relay_ = std::make_unique<Relay>(std::move(config), log_.logger());
+    const Status started = relay_->Start();
+    ASSERT_TRUE(started) << started.error().message;
+  }
+  void SetUp() override { StartRelay(); }
+
+  std::unique_ptr<PlainClient> Connect() {
+    auto client = std::make_unique<PlainClient>(relay_->signaling_address());
+    EXPECT_TRUE(client->open()) << client->error().message();
+    return client;
+  }
+
+  RelayStats Stats() {
+    Result<RelayStats> stats = relay_->stats();
+    EXPECT_TRUE(stats) << stats.error().message;
+    return stats ? *stats : RelayStats{};
+  }
+
+  // The stats once `done(stats)` holds, or when kDeadline has passed: for what the relay
+  // counts on another thread after the client has seen the effect.
+  template <typename Done>
+  RelayStats StatsWhen(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    RelayStats stats = Stats();
+    while (!done(stats) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+      stats = Stats();
+    }
+    return stats;
+  }
+
+  // A connected client that has joined `room`.
+  struct Participant {
+    std::unique_ptr<PlainClient> ws;
+    session::Joined joined;
+    MediaClient media;
+    uint32_t ssrc = 0;
+  };
+  std::unique_ptr<Participant> Join(const std::string& room, const std::string& identity,
+                                    uint32_t ssrc) {
+    auto participant = std::make_unique<Participant>();
+    participant->ssrc = ssrc;
+    participant->ws = Connect();
+    participant->ws->Send(JoinText(room, Token(room, identity), ssrc));
+    participant->joined = participant->ws->Expect<session::Joined>();
+    return participant;
+  }
+
+  LogCapture log_;
+  std::unique_ptr<Relay> relay_;
+};
+
+// ---- Tests ----------------------------------------------------------------------------------
+
+TEST_F(RelayTest, TwoParticipantsJoinLatchAndHearEachOther) {
+  const int64_t before_ms = NowUnixMs();
+  auto alice = Join("standup", "alice", 1111);
+  const int64_t after_ms = NowUnixMs();
+  EXPECT_NE(alice->joined.participant_id, 0u);
+  EXPECT_EQ(alice->joined.media.address, relay_->media_address().ToString());
+  EXPECT_NE(alice->joined.media.hello_secret, session::MediaInfo{}.hello_secret);
+  EXPECT_TRUE(alice->joined.peers.empty());
+  EXPECT_FALSE(alice->joined.srtp.has_value());
+  EXPECT_GE(alice->joined.session_start_unix_ms, before_ms);
+  EXPECT_LE(alice->joined.session_start_unix_ms, after_ms);
+
+  auto bob = Join("standup", "bob", 2222);
+  EXPECT_NE(bob->joined.participant_id, alice->joined.participant_id);
+  EXPECT_NE(bob->joined.media.hello_secret, alice->joined.media.hello_secret);
+  EXPECT_EQ(bob->joined.session_start_unix_ms, alice->joined.session_start_unix_ms)
+      << "the room's session start, not the join's";
+  EXPECT_EQ(bob->joined.peers,
+            (std::vector<session::PeerInfo>{{alice->joined.participant_id, "alice", 1111}}));
+  const auto noticed = alice->ws->Expect<session::PeerJoined>();
+  EXPECT_EQ(noticed.peer, (session::PeerInfo{bob->joined.participant_id, "bob", 2222}));
+
+  ASSERT_TRUE(alice->media.Latch(alice->joined));
+  ASSERT_TRUE(bob->media.Latch(bob->joined));
+
+  const Bytes from_alice = Rtp(1111, 1, 0xA1);
+  const Bytes from_bob = Rtp(2222, 1, 0xB0, 60);
+  alice->media.SendTo(from_alice, relay_->media_address());
+  EXPECT_EQ(bob->media.Receive(), from_alice);
+  bob->media.SendTo(from_bob, relay_->media_address());
+  EXPECT_EQ(alice->media.Receive(), from_bob);
+
+  const RelayStats stats = Stats();
+  EXPECT_EQ(stats.signaling.joins, 2u);
+  EXPECT_EQ(stats.signaling.rooms, 1u);
+  EXPECT_EQ(stats.signaling.participants, 2u);
+  EXPECT_EQ(stats.router.hellos_acked, 2u);
+  EXPECT_EQ(stats.router.rtp_forwarded, 2u);
+
+  const auto joins = log_.Events("participant_joined");
+  ASSERT_EQ(joins.size(), 2u);
+  EXPECT_EQ(joins[0]["room"], "standup");
+  EXPECT_EQ(joins[0]["identity"], "alice");
+  EXPECT_EQ(joins[0]["participant_id"], alice->joined.participant_id);
+  EXPECT_EQ(joins[0]["level"], "info");
+  for (const std::string& line : log_.lines()) {
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  }
+}
+
+TEST_F(RelayTest, MetricsAndHealthReportTheTraffic) {
+  auto alice = Join("standup", "alice", 1111);
+  auto bob = Join("standup", "bob", 2222);
+  alice->ws->Expect<session::PeerJoined>();
+  ASSERT_TRUE(alice->media.Latch(alice->joined));
+  ASSERT_TRUE(bob->media.Latch(bob->joined));
+  constexpr int kPackets = 5;
+  constexpr size_t kRtpBytes = 12 + 40;
+  for (int i = 0; i < kPackets; ++i) {
+    alice->media.SendTo(Rtp(1111, static_cast<uint16_t>(i), 0xA1), relay_->media_address());
+    ASSERT_TRUE(bob->media.Receive());
+  }
+  // Noise from an address that never latched: dropped, counted by reason.
+  MediaClient stranger;
+  stranger.SendTo(Rtp(9999, 1, 0), relay_->media_address());
+  // One refused token, to see the refusal counters move.
+  auto intruder = Connect();
+  intruder->Send(JoinText("standup", Token("standup", "mallory", 3600, kOtherSecret), 3333));
+  EXPECT_EQ(intruder->Expect<session::ErrorMessage>().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(intruder->WaitClosed(), 1008);
+
+  // The stranger's datagram and the hellos are in once the relay has counted them: wait
+  // for the received counter (hellos + RTP + noise) rather than for a fixed time.
+  const uint64_t hellos = alice->media.hellos_sent() + bob->media.hellos_sent();
+  const uint64_t expected_received = hellos + kPackets + 1;
+  StatsWhen([&](const RelayStats& stats) { return stats.media.received >= expected_received; });
+
+  const testing::HttpReply metrics = testing::HttpGet(relay_->metrics_address(), "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  const std::string& text = metrics.body;
+  const uint64_t bytes_in = hellos * kHelloBytes + kPackets * kRtpBytes;
+  for (const std::string& line : {
+           std::string("parley_relay_rooms 1"),
+           std::string("parley_relay_participants 2"),
+           std::string("parley_relay_joins_total 2"),
+           std::string("parley_relay_signaling_errors_total{code=\"unauthorized\"} 1"),
+           std::string("parley_relay_token_refusals_total{reason=\"forged\"} 1"),
+           "parley_relay_media_datagrams_received_total " + std::to_string(expected_received),
+           "parley_relay_media_hellos_acked_total " + std::to_string(hellos),
+           "parley_relay_media_rtp_forwarded_total " + std::to_string(kPackets),
+           std::string("parley_relay_media_dropped_total{reason=\"unknown_source\"} 1"),
+           "parley_relay_media_datagrams_sent_total " + std::to_string(hellos + kPackets),
+           "parley_relay_media_bytes_sent_total " +
+               std::to_string(hellos * kHelloBytes + kPackets * kRtpBytes),
+           "parley_relay_participant_packets_received_total " + std::to_string(hellos + kPackets),
+           "parley_relay_participant_bytes_received_total " + std::to_string(bytes_in),
+       }) {
+    EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << "missing: " << line << "\n"
+                                                                << text;
+  }
+
+  const testing::HttpReply health = testing::HttpGet(relay_->metrics_address(), "/healthz");
+  ASSERT_EQ(health.status, 200);
+  const nlohmann::json body = nlohmann::json::parse(health.body);
+  EXPECT_EQ(body["status"], "ok");
+  EXPECT_EQ(body["rooms"], 1);
+  EXPECT_EQ(body["participants"], 2);
+  EXPECT_GT(body["uptime_s"].get<double>(), 0.0);
+
+  EXPECT_EQ(testing::HttpGet(relay_->metrics_address(), "/other").status, 404);
+}
+
+TEST_F(RelayTest, BadTokensAreRefusedWithTheirCodeAndOpenNoMediaPath) {
+  struct Case {
+    const char* name;
+    std::string token;
+    ErrorCode code;
+    session::TokenError reason;
+  };
+  const std::vector<Case> cases = {
+      {"missing", "", ErrorCode::kUnauthorized, session::TokenError::kMissing},
+      {"expired", Token("standup", "alice", -10), ErrorCode::kTokenExpired,
+       session::TokenError::kExpired},
+      {"forged", Token("standup", "alice", 3600, kOtherSecret), ErrorCode::kUnauthorized,
+       session::TokenError::kForged},
+      {"wrong room", Token("lobby", "alice"), ErrorCode::kUnauthorized,
+       session::TokenError::kWrongRoom},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto client = Connect();
+    client->Send(JoinText("standup", c.token, 1111));
+    const auto error = client->Expect<session::ErrorMessage>();
+    EXPECT_EQ(error.code, c.code);
+    EXPECT_FALSE(error.message.empty());
+    EXPECT_EQ(client->WaitClosed(), 1008) << "policy violation";
+  }
+
+  // No media path: a hello for the first id the relay would have given is unknown.
+  MediaClient media;
+  const auto hello = SerializeHello({HelloType::kHello, 1, JoinSecret{}});
+  media.SendTo(Bytes(hello.begin(), hello.end()), relay_->media_address());
+  const RelayStats stats = StatsWhen([](const RelayStats& current) {
+    return current.router.dropped_for(DropReason::kUnknownParticipant) >= 1;
+  });
+  EXPECT_EQ(stats.signaling.joins, 0u);
+  EXPECT_EQ(stats.signaling.participants, 0u);
+  EXPECT_EQ(stats.signaling.rooms, 0u);
+  EXPECT_EQ(stats.router.hellos_acked, 0u);
+  EXPECT_EQ(stats.router.dropped_for(DropReason::kUnknownParticipant), 1u);
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kUnauthorized), 3u);
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kTokenExpired), 1u);
+  for (const Case& c : cases) {
+    EXPECT_EQ(stats.signaling.token_refusals_for(c.reason), 1u) << c.name;
+  }
+  EXPECT_EQ(log_.Events("join_refused").size(), cases.size());
+}
+
+TEST_F(RelayTest, IdentityOtherThanTheTokensIsForbidden) {
+  auto client = Connect();
+  client->Send(JoinText("standup", Token("standup", "alice"), 1111, "bob"));
+  EXPECT_EQ(client->Expect<session::ErrorMessage>().code, ErrorCode::kForbidden);
+  EXPECT_EQ(client->WaitClosed(), 1008);
+  EXPECT_EQ(Stats().signaling.participants, 0u);
+}
+
+TEST_F(RelayTest, MalformedMessagesAreRefusedAndCountedWhileTheCallGoesOn) {
+  auto alice = Join("standup", "alice", 1111);
+  auto bob = Join("standup", "bob", 2222);
+  alice->ws->Expect<session::PeerJoined>();
+  ASSERT_TRUE(alice->media.Latch(alice->joined));
+  ASSERT_TRUE(bob->media.Latch(bob->joined));
+
+  auto noisy = Connect();
+  noisy->Send("{not json");
+  EXPECT_EQ(noisy->Expect<session::ErrorMessage>().code, ErrorCode::kBadMessage);
+  noisy->Send(R"({"v":1,"type":"dance"})");
+  EXPECT_EQ(noisy->Expect<session::ErrorMessage>().code, ErrorCode::kUnsupportedType);
+  noisy->Send(R"({"v":2,"type":"join"})");
+  EXPECT_EQ(noisy->Expect<session::ErrorMessage>().code, ErrorCode::kUnsupportedVersion);
+  noisy->SendBinary("\x01\x02");
+  EXPECT_EQ(noisy->Expect<session::ErrorMessage>().code, ErrorCode::kBadMessage);
+  // A joined participant's bad message does not end its call either.
+  alice->ws->Send(R"({"v":1,"type":"join","room":7})");
+  EXPECT_EQ(alice->ws->Expect<session::ErrorMessage>().code, ErrorCode::kBadMessage);
+
+  // The noisy connection is still open: it can join.
+  noisy->Send(JoinText("standup", Token("standup", "carol"), 3333));
+  const auto carol = noisy->Expect<session::Joined>();
+  EXPECT_EQ(carol.peers.size(), 2u);
+
+  const Bytes packet = Rtp(1111, 7, 0x77);
+  alice->media.SendTo(packet, relay_->media_address());
+  EXPECT_EQ(bob->media.Receive(), packet);
+
+  const RelayStats stats = Stats();
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kBadMessage), 3u);
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kUnsupportedType), 1u);
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kUnsupportedVersion), 1u);
+  EXPECT_EQ(stats.signaling.participants, 3u);
+}
+
+TEST_F(RelayTest, OversizedMessageClosesTheConnection) {
+  auto client = Connect();
+  client->Send(std::string(session::kMaxMessageBytes + 1, ' '));
+  EXPECT_EQ(client->WaitClosed(), 1009) << "message too big";
+  // The relay counts it when its side of the close is done, which may be after the client's.
+  EXPECT_EQ(StatsWhen([](const RelayStats& stats) {
+              return stats.signaling.oversized_messages >= 1;
+            }).signaling.oversized_messages,
+            1u);
+}
+
+TEST_F(RelayTest, LeaveTellsTheOthersAndClosesTheConnection) {
+  auto alice = Join("standup", "alice", 1111);
+  auto bob = Join("standup", "bob", 2222);
+  alice->ws->Expect<session::PeerJoined>();
+  alice->ws->Send(session::Serialize(session::ClientMessage{session::Leave{}}));
+  EXPECT_EQ(alice->ws->WaitClosed(), 1000);
+  EXPECT_EQ(bob->ws->Expect<session::PeerLeft>().participant_id, alice->joined.participant_id);
+
+  // A client that vanishes without a close frame leaves too, and the room goes with it.
+  auto carol = Join("standup", "carol", 3333);
+  bob->ws->Expect<session::PeerJoined>();
+  carol->ws->Abort();
+  EXPECT_EQ(bob->ws->Expect<session::PeerLeft>().participant_id, carol->joined.participant_id);
+  bob->ws->Close();
+  const RelayStats stats =
+      StatsWhen([](const RelayStats& current) { return current.signaling.rooms == 0; });
+  EXPECT_EQ(stats.signaling.rooms, 0u);
+  EXPECT_EQ(stats.signaling.participants, 0u);
+  EXPECT_EQ(stats.signaling.leaves, 3u);
+  EXPECT_EQ(log_.Events("room_closed").size(), 1u);
+}
+
+TEST_F(RelayTest, LimitsAreEnforcedWithTheirCodes) {
+  session::RelayConfig config = TestConfig();
+  config.max_rooms = 1;
+  config.max_participants_per_room = 2;
+  relay_.reset();
+  StartRelay(config);
+
+  auto alice = Join("standup", "alice", 1111);
+  auto bob = Connect();
+  bob->Send(JoinText("standup", Token("standup", "bob"), 1111));
+  EXPECT_EQ(bob->Expect<session::ErrorMessage>().code, ErrorCode::kSsrcInUse);
+  // Still open: another SSRC gets in.
+  bob->Send(JoinText("standup", Token("standup", "bob"), 2222));
+  bob->Expect<session::Joined>();
+  bob->Send(JoinText("standup", Token("standup", "bob"), 2223));
+  EXPECT_EQ(bob->Expect<session::ErrorMessage>().code, ErrorCode::kAlreadyJoined);
+
+  auto carol = Connect();
+  carol->Send(JoinText("standup", Token("standup", "carol"), 3333));
+  EXPECT_EQ(carol->Expect<session::ErrorMessage>().code, ErrorCode::kRoomFull);
+  carol->Send(JoinText("lobby", Token("lobby", "carol"), 3333));
+  EXPECT_EQ(carol->Expect<session::ErrorMessage>().code, ErrorCode::kRelayFull);
+
+  const RelayStats stats = Stats();
+  EXPECT_EQ(stats.signaling.participants, 2u);
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kRoomFull), 1u);
+  EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kRelayFull), 1u);
+}
+
+TEST_F(RelayTest, SrtpRoomKeyIsHandedToEveryParticipant) {
+  session::RelayConfig config = TestConfig();
+  config.srtp = true;
+  config.srtp_suite = "AEAD_AES_128_GCM";
+  relay_.reset();
+  StartRelay(config);
+  auto alice = Join("standup", "alice", 1111);
+  auto bob = Join("standup", "bob", 2222);
+  ASSERT_TRUE(alice->joined.srtp.has_value());
+  EXPECT_EQ(alice->joined.srtp->suite, "AEAD_AES_128_GCM");
+  EXPECT_EQ(alice->joined.srtp->key.size(), 28u);
+  EXPECT_EQ(bob->joined.srtp, alice->joined.srtp) << "one key per room";
+  auto other = Join("lobby", "carol", 1111);
+  ASSERT_TRUE(other->joined.srtp.has_value());
+  EXPECT_NE(other->joined.srtp->key, alice->joined.srtp->key);
+}
+
+TEST_F(RelayTest, StopClosesWebSocketsWithGoingAwayAndLogs) {
+  auto alice = Join("standup", "alice", 1111);
+  // Stop waits for the client's answer to its close frame, which this thread gives.
+  std::thread stopper([this] { relay_->Stop(); });
+  EXPECT_EQ(alice->ws->WaitClosed(), 1001) << "going away";
+  stopper.join();
+  const RelayStats stats = Stats();
+  EXPECT_EQ(stats.signaling.participants, 0u);
+  EXPECT_EQ(stats.signaling.leaves, 1u);
+  EXPECT_EQ(log_.Events("relay_stopped").size(), 1u);
+  relay_->Stop();  // idempotent
+}
+
+TEST(RelayStartTest, ErrorsNameTheSetting) {
+  Logger quiet(LogLevel::kError, [](std::string_view) {});
+  session::RelayConfig config = TestConfig();
+  config.listen_media = "localhost:1";
+  Relay relay(config, quiet);
+  const Status started = relay.Start();
+  ASSERT_FALSE(started);
+  EXPECT_TRUE(started.error().message.starts_with("listen_media: ")) << started.error().message;
+
+  config = TestConfig();
+  config.tls_cert = "/nonexistent/cert.pem";
+  config.tls_key = "/nonexistent/key.pem";
+  Relay tls_relay(config, quiet);
+  const Status tls_started = tls_relay.Start();
+  ASSERT_FALSE(tls_started);
+  EXPECT_TRUE(tls_started.error().message.starts_with("tls_cert: /nonexistent/cert.pem: "))
+      << tls_started.error().message;
+}
+
+// ---- wss:// -----------------------------------------------------------------------------------
+
+// A self-signed P-256 certificate for 127.0.0.1 and its key, written as PEM files in a
+// fresh temporary folder (removed by the destructor).
+class SelfSignedCertificate {
+ public:
+  SelfSignedCertificate() {
+    char pattern[] = "/tmp/parley-relay-test-XXXXXX";
+    if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    cert_path_ = (dir_ / "cert.pem").string();
+    key_path_ = (dir_ / "key.pem").string();
+
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    if (key == nullptr || cert == nullptr) throw std::runtime_error("OpenSSL allocation failed");
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509V3_CTX context;
+    X509V3_set_ctx_nodb(&context);
+    X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* san =
+        X509V3_EXT_conf_nid(nullptr, &context, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_add_ext(cert, san, -1);
+    X509_EXTENSION_free(san);
+    const bool signed_ok = X509_sign(cert, key, EVP_sha256()) > 0;
+
+    FILE* cert_file = std::fopen(cert_path_.c_str(), "w");
+    FILE* key_file = std::fopen(key_path_.c_str(), "w");
+    const bool written =
+        cert_file != nullptr && key_file != nullptr && PEM_write_X509(cert_file, cert) == 1 &&
+        PEM_write_PrivateKey(key_file, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    if (cert_file != nullptr) std::fclose(cert_file);
+    if (key_file != nullptr) std::fclose(key_file);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    if (!signed_ok || !written) throw std::runtime_error("cannot write the test certificate");
+  }
+  ~SelfSignedCertificate() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  const std::string& cert_path() const { return cert_path_; }
+  const std::string& key_path() const { return key_path_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string cert_path_;
+  std::string key_path_;
+};
+
+TEST(RelayTlsTest, WssJoinWorksWithTheConfiguredCertificate) {
+  const SelfSignedCertificate certificate;
+  session::RelayConfig config = TestConfig();
+  config.tls_cert = certificate.cert_path();
+  config.tls_key = certificate.key_path();
+  LogCapture log;
+  Relay relay(config, log.logger());
+  const Status started = relay.Start();
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_TRUE(relay.tls());
+  ASSERT_EQ(log.Events("relay_started").size(), 1u);
+  EXPECT_EQ(log.Events("relay_started")[0]["signaling"],
+            "wss://" + relay.signaling_address().ToString());
+
+  // The client trusts only the test certificate and checks that it names 127.0.0.1.
+  ssl::context client_context(ssl::context::tls_client);
+  client_context.load_verify_file(certificate.cert_path());
+  client_context.set_verify_mode(ssl::verify_peer);
+  TlsClient client(relay.signaling_address(), client_context);
+  ASSERT_TRUE(client.open()) << client.error().message();
+  client.Send(JoinText("standup", Token("standup", "alice"), 1111));
+  const auto joined = client.Expect<session::Joined>();
+  EXPECT_EQ(joined.media.address, relay.media_address().ToString());
+
+  // Plain ws:// to the wss:// port fails its handshake and is counted.
+  PlainClient plain(relay.signaling_address());
+  EXPECT_FALSE(plain.open());
+  Result<RelayStats> stats = relay.stats();
+  ASSERT_TRUE(stats);
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (stats->signaling.handshake_failures < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+    stats = relay.stats();
+    ASSERT_TRUE(stats);
+  }
+  EXPECT_EQ(stats->signaling.handshake_failures, 1u);
+  EXPECT_EQ(stats->signaling.participants, 1u);
+}
+
+}  // namespace
+}  // namespace parley::relay
