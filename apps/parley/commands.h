@@ -25,7 +25,7 @@ int RunTranscode(const TranscodeArgs& args);
 
 struct DemoArgs {
   std::string out_dir = "out/demo";
-  std::string text;     // empty: the built-in passage
+  std::string text;  // empty: the built-in passage
   std::string preset = "lte-handover";
   bool codecs = false;  // the codec tour instead of the lab call
 };

@@ -136,7 +136,8 @@ Result<audio::AudioFrame> Synthesize(const std::string& out_dir, const std::stri
 int RunDemo(const DemoArgs& args) {
   if (args.codecs) return RunCodecTour(args);
   std::string source_path;
-  auto source = Synthesize(args.out_dir, args.text.empty() ? kDefaultPassage : args.text, source_path);
+  auto source =
+      Synthesize(args.out_dir, args.text.empty() ? kDefaultPassage : args.text, source_path);
   if (!source) {
     fmt::print(stderr, "parley demo: {}\n", source.error().message);
     return 1;
@@ -146,9 +147,10 @@ int RunDemo(const DemoArgs& args) {
   lab.output = (std::filesystem::path(args.out_dir) / "call.wav").string();
   lab.preset = args.preset;
   lab.compare = true;
-  fmt::print("A call over the '{}' network, played by parley and by the baselines on the same "
-             "packets:\n\n",
-             args.preset);
+  fmt::print(
+      "A call over the '{}' network, played by parley and by the baselines on the same "
+      "packets:\n\n",
+      args.preset);
   const int code = RunLab(lab);
   if (code == 0) {
     fmt::print("\nListen: {}/call.wav (parley) and call.<player>.wav; plot: call.delay.png.\n",
@@ -160,7 +162,8 @@ int RunDemo(const DemoArgs& args) {
 int RunCodecTour(const DemoArgs& args) {
   namespace fs = std::filesystem;
   std::string source_path;
-  auto source = Synthesize(args.out_dir, args.text.empty() ? kDefaultPhrase : args.text, source_path);
+  auto source =
+      Synthesize(args.out_dir, args.text.empty() ? kDefaultPhrase : args.text, source_path);
   if (!source) {
     fmt::print(stderr, "parley demo: {}\n", source.error().message);
     return 1;

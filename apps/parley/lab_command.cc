@@ -17,8 +17,7 @@ int RunLab(const LabArgs& args) {
     fmt::print(stderr, "parley lab: {}\n", config.error().message);
     return 1;
   }
-  const double seconds =
-      config->packet_log ? 0.0 : config->input.duration_ms().count() / 1000.0;
+  const double seconds = config->packet_log ? 0.0 : config->input.duration_ms().count() / 1000.0;
   std::optional<ProgressBar> bar;
   if (!args.quiet) bar.emplace("lab", seconds * static_cast<double>(config->players.size()));
   auto result = lab::RunLab(*config, [&](double fraction) {

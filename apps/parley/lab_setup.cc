@@ -31,7 +31,8 @@ Status ApplySender(const LabArgs& args, lab::LabRunConfig& config) {
   std::string label = fmt::format("profile {}", profile->name);
   if (!args.codec.empty()) {
     const codec::CodecInfo* codec = codec::FindCodecByName(args.codec);
-    if (codec == nullptr) return Error{"--codec: unknown codec '" + args.codec + "' (see 'parley codecs')"};
+    if (codec == nullptr)
+      return Error{"--codec: unknown codec '" + args.codec + "' (see 'parley codecs')"};
     if (codec != sender.codec) {
       sender.codec = codec;
       sender.encoder = codec::EncoderConfig{};  // the codec's defaults
@@ -41,19 +42,22 @@ Status ApplySender(const LabArgs& args, lab::LabRunConfig& config) {
   if (args.bitrate_bps > 0) sender.encoder.bitrate_bps = args.bitrate_bps;
   if (args.frame_ms > 0) sender.encoder.frame_ms = args.frame_ms;
   if (args.fec >= 0) sender.encoder.fec = args.fec != 0;
-  if (args.expected_loss_percent >= 0) sender.encoder.expected_loss_percent = args.expected_loss_percent;
+  if (args.expected_loss_percent >= 0)
+    sender.encoder.expected_loss_percent = args.expected_loss_percent;
   if (args.dtx) sender.encoder.dtx = true;
   if (args.red_blocks >= 0) sender.red_blocks = args.red_blocks;
   if (args.payload_type >= 0) sender.payload_type = args.payload_type;
   const codec::CodecInfo& codec = *sender.codec;
-  const int bitrate = sender.encoder.bitrate_bps > 0 ? sender.encoder.bitrate_bps : codec.default_bitrate_bps;
-  const int frame_ms = sender.encoder.frame_ms > 0 ? sender.encoder.frame_ms : codec.default_frame_ms;
+  const int bitrate =
+      sender.encoder.bitrate_bps > 0 ? sender.encoder.bitrate_bps : codec.default_bitrate_bps;
+  const int frame_ms =
+      sender.encoder.frame_ms > 0 ? sender.encoder.frame_ms : codec.default_frame_ms;
   std::string protection;
   if (sender.encoder.fec) protection += " FEC";
   if (sender.red_blocks > 0) protection += fmt::format(" RED x{}", sender.red_blocks);
   if (sender.encoder.dtx) protection += " DTX";
-  config.sender_label = fmt::format("{} {:g} kbps {} ms{}{}", codec.name, bitrate / 1000.0, frame_ms,
-                                    protection, label.empty() ? "" : " (" + label + ")");
+  config.sender_label = fmt::format("{} {:g} kbps {} ms{}{}", codec.name, bitrate / 1000.0,
+                                    frame_ms, protection, label.empty() ? "" : " (" + label + ")");
   config.sender = sender;
   // The engine decodes at its output rate: Opus decodes at any rate, the others only at
   // their own.

@@ -1,14 +1,14 @@
 // parley: one command for everything parley does. Each subcommand is a thin shell
 // over the library (see commands.h).
-#include <CLI/CLI.hpp>
-
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+
+#include "call_command.h"
 #include "commands.h"
 #include "impair_command.h"
-#include "token_command.h"
-#include "call_command.h"
 #include "relay_command.h"
+#include "token_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"parley: real-time voice media engine and relay"};
@@ -76,19 +76,23 @@ int main(int argc, char** argv) {
       "Run a call offline: IN.wav -> encode -> simulated network -> playout -> OUT.wav, with a "
       "report, block logs, the packets' fates and a plot");
   lab_cmd->add_option("input", lab.input, "Speech to send (WAV or any format libsndfile reads)");
-  lab_cmd->add_option("output", lab.output, "What the listener hears (WAV); other files go beside it");
+  lab_cmd->add_option("output", lab.output,
+                      "What the listener hears (WAV); other files go beside it");
   lab_cmd->add_flag("--presets", list_presets, "List the network presets and profiles, then exit");
-  lab_cmd->add_option("--profile", lab.profile,
-                      "Sender profile: studio, excellent, good, degraded, critical")
+  lab_cmd
+      ->add_option("--profile", lab.profile,
+                   "Sender profile: studio, excellent, good, degraded, critical")
       ->capture_default_str();
   lab_cmd->add_option("--codec", lab.codec, "Codec instead of the profile's (see 'parley codecs')");
   lab_cmd->add_option("--bitrate", lab.bitrate_bps, "Target bitrate in bit/s")
       ->check(CLI::Range(0, 510000));
-  lab_cmd->add_option("--frame-ms", lab.frame_ms, "Packet duration in ms")->check(CLI::Range(0, 120));
+  lab_cmd->add_option("--frame-ms", lab.frame_ms, "Packet duration in ms")
+      ->check(CLI::Range(0, 120));
   lab_cmd->add_option("--fec", lab.fec, "Opus in-band FEC: 1 on, 0 off (default: the profile's)")
       ->check(CLI::Range(0, 1));
-  lab_cmd->add_option("--expected-loss", lab.expected_loss_percent,
-                      "Loss the Opus encoder expects, percent (tunes FEC)")
+  lab_cmd
+      ->add_option("--expected-loss", lab.expected_loss_percent,
+                   "Loss the Opus encoder expects, percent (tunes FEC)")
       ->check(CLI::Range(0, 100));
   lab_cmd->add_flag("--dtx", lab.dtx, "Discontinuous transmission");
   lab_cmd->add_option("--red", lab.red_blocks, "RFC 2198 redundant frames per packet (0..4)")
@@ -96,20 +100,26 @@ int main(int argc, char** argv) {
   lab_cmd->add_option("--preset", lab.preset, "Network preset")->capture_default_str();
   lab_cmd->add_option("--loss", lab.loss_percent, "Packet loss in percent, replacing the preset's")
       ->check(CLI::Range(0.0, 100.0));
-  lab_cmd->add_option("--burst", lab.burst_packets,
-                      "With --loss: mean loss burst in packets (Gilbert-Elliott)")
+  lab_cmd
+      ->add_option("--burst", lab.burst_packets,
+                   "With --loss: mean loss burst in packets (Gilbert-Elliott)")
       ->check(CLI::Range(1.0, 1000.0));
-  lab_cmd->add_option("--delay", lab.delay_ms, "Base one-way delay in ms")->check(CLI::Range(0.0, 10000.0));
-  lab_cmd->add_option("--jitter", lab.jitter_ms, "Mean jitter in ms")->check(CLI::Range(0.0, 10000.0));
+  lab_cmd->add_option("--delay", lab.delay_ms, "Base one-way delay in ms")
+      ->check(CLI::Range(0.0, 10000.0));
+  lab_cmd->add_option("--jitter", lab.jitter_ms, "Mean jitter in ms")
+      ->check(CLI::Range(0.0, 10000.0));
   lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")->capture_default_str();
-  lab_cmd->add_option("--trace", lab.trace, "Replay the packets' fates from a trace (seq,send_ms,arrival_ms)");
-  lab_cmd->add_option("--packets", lab.packets,
-                      "Play a packet log (seq,rtp_ts,send_ms,arrival_ms,payload_hex) instead of encoding");
+  lab_cmd->add_option("--trace", lab.trace,
+                      "Replay the packets' fates from a trace (seq,send_ms,arrival_ms)");
+  lab_cmd->add_option(
+      "--packets", lab.packets,
+      "Play a packet log (seq,rtp_ts,send_ms,arrival_ms,payload_hex) instead of encoding");
   lab_cmd->add_option("--pt", lab.payload_type, "RTP payload type of the stream")
       ->check(CLI::Range(0, 127));
-  lab_cmd->add_flag("--compare", lab.compare,
-                    "Also play through the baselines: speexdsp jitter buffer, fixed buffer with PLC, "
-                    "fixed buffer with zero fill");
+  lab_cmd->add_flag(
+      "--compare", lab.compare,
+      "Also play through the baselines: speexdsp jitter buffer, fixed buffer with PLC, "
+      "fixed buffer with zero fill");
   lab_cmd->add_option("--fixed-delay", lab.fixed_delay_ms, "The fixed buffers' delay in ms")
       ->capture_default_str()
       ->check(CLI::Range(10.0, 2000.0));
@@ -131,14 +141,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   impair_cmd->add_option("--loss", impair.loss_percent, "Loss in percent, replacing the preset's")
       ->check(CLI::Range(0.0, 100.0));
-  impair_cmd->add_option("--burst", impair.burst_packets,
-                         "With --loss: mean loss burst in packets (Gilbert-Elliott)")
+  impair_cmd
+      ->add_option("--burst", impair.burst_packets,
+                   "With --loss: mean loss burst in packets (Gilbert-Elliott)")
       ->check(CLI::Range(1.0, 1000.0));
   impair_cmd->add_option("--delay", impair.delay_ms, "Base one-way delay in ms")
       ->check(CLI::Range(0.0, 10000.0));
   impair_cmd->add_option("--jitter", impair.jitter_ms, "Mean jitter in ms")
       ->check(CLI::Range(0.0, 10000.0));
-  impair_cmd->add_option("--seed", impair.seed, "Seed of the upstream model (downstream: seed + 1)");
+  impair_cmd->add_option("--seed", impair.seed,
+                         "Seed of the upstream model (downstream: seed + 1)");
   impair_cmd
       ->add_option("--duration", impair.duration_s, "Seconds to run; 0: until Ctrl-C or SIGTERM")
       ->check(CLI::NonNegativeNumber);
@@ -197,7 +209,8 @@ int main(int argc, char** argv) {
   CLI::Option* call_peer_opt = call_cmd->add_option(
       "--peer", call.peer, "P2P: the other end's IP:PORT (instead of --relay)");
   call_relay_opt->excludes(call_peer_opt);
-  call_cmd->add_option("--listen", call.listen, "Local IP:PORT to receive on (required with --peer)");
+  call_cmd->add_option("--listen", call.listen,
+                       "Local IP:PORT to receive on (required with --peer)");
   call_cmd->add_option("--send", call.send, "WAV (any rate) or Ogg Opus file to send");
   call_cmd->add_flag("--loop", call.loop, "Send the file again and again");
   call_cmd->add_option("--record", call.record, "Record what is heard: OUT.wav or OUT.opus");

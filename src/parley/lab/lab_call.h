@@ -42,9 +42,9 @@ struct SenderConfig {
 
 // One packet as the sender produced it.
 struct SentPacket {
-  int64_t seq = 0;      // from 0, one per packet sent (DTX silence sends nothing)
-  uint32_t rtp_ts = 0;  // from 0, in the codec's RTP clock
-  double send_ms = 0;   // sender's clock: media time of the packet's first sample
+  int64_t seq = 0;               // from 0, one per packet sent (DTX silence sends nothing)
+  uint32_t rtp_ts = 0;           // from 0, in the codec's RTP clock
+  double send_ms = 0;            // sender's clock: media time of the packet's first sample
   std::vector<uint8_t> payload;  // the codec payload (primary)
   std::vector<uint8_t> red;      // the RED payload carrying it, when the sender uses RED
 };

@@ -86,7 +86,9 @@ std::string BlockLogCsv(const PlayerRun& run);
 // PNG plots with gnuplot: per player, the send->playout delay and the target delay over
 // time, with concealment shaded and every packet's network delay as dots. One panel per
 // player, stacked, on one scale.
-[[nodiscard]] Status WriteDelayPlot(const LabStream& stream, const std::vector<Delivery>& deliveries,
-                                    const std::vector<PlayerRun>& runs, const std::string& png_path);
+[[nodiscard]] Status WriteDelayPlot(const LabStream& stream,
+                                    const std::vector<Delivery>& deliveries,
+                                    const std::vector<PlayerRun>& runs,
+                                    const std::string& png_path);
 
 }  // namespace parley::lab

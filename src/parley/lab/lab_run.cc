@@ -133,7 +133,8 @@ Result<std::vector<std::string>> WriteLabOutputs(const LabRunResult& result,
   files.push_back(json);
   if (plots) {
     const std::string png = Beside(out_wav, ".delay.png");
-    if (Status s = WriteDelayPlot(result.stream, result.deliveries, result.runs, png); !s.ok()) return s.error();
+    if (Status s = WriteDelayPlot(result.stream, result.deliveries, result.runs, png); !s.ok())
+      return s.error();
     files.push_back(png);
   }
   return files;

@@ -44,9 +44,9 @@ TEST(LabRunTest, WritesAudioLogsTraceReportAndPlotBesideTheOutput) {
   auto files = WriteLabOutputs(*result, dir + "/call.wav", true);
   ASSERT_TRUE(files.ok()) << files.error().message;
 
-  for (const char* name : {"call.wav", "call.blocks.csv", "call.speexdsp.wav",
-                           "call.speexdsp.blocks.csv", "call.trace.csv", "call.report.json",
-                           "call.delay.png"}) {
+  for (const char* name :
+       {"call.wav", "call.blocks.csv", "call.speexdsp.wav", "call.speexdsp.blocks.csv",
+        "call.trace.csv", "call.report.json", "call.delay.png"}) {
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + name)) << name;
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -57,7 +57,8 @@ TEST(LabRunTest, WritesAudioLogsTraceReportAndPlotBesideTheOutput) {
   ASSERT_TRUE(wav.ok());
   EXPECT_EQ(wav->frames(), static_cast<int64_t>(result->runs[0].blocks.size()) * 480);
   const std::string blocks = ReadText(dir + "/call.blocks.csv");
-  EXPECT_EQ(blocks.rfind("t_ms,dur_ms,media_ts,kind\n0,10,-1,silence\n", 0), 0u) << blocks.substr(0, 80);
+  EXPECT_EQ(blocks.rfind("t_ms,dur_ms,media_ts,kind\n0,10,-1,silence\n", 0), 0u)
+      << blocks.substr(0, 80);
   // The JSON parses and carries each player's figures.
   const auto json = nlohmann::json::parse(ReadText(dir + "/call.report.json"));
   ASSERT_EQ(json["players"].size(), 2u);
