@@ -1,7 +1,6 @@
 #include "parley/lab/trace.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -10,16 +9,12 @@
 #include <vector>
 
 #include "parley/base/random.h"
+#include "parley/testing/files.h"
 
 namespace parley::lab {
 namespace {
 
-// A file name of this process's own, so that concurrent test runs do not collide.
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("parley_" + name + "_" + std::to_string(::getpid()) + ".csv"))
-      .string();
-}
+using testing::TempPath;
 
 std::string ErrorOf(std::string_view text) {
   Result<std::vector<TraceEntry>> parsed = ParseTrace(text);
