@@ -27,10 +27,10 @@ struct ImpairmentRow {
 constexpr int kAnyRate = INT_MAX;
 
 // Sources: "G.113" is ITU-T G.113 (11/2007) Appendix I, Tables I.1 (Ie) and I.3 (Bpl);
-// "estimate" is parley's provisional value, to be replaced by figures the lab fits from
-// its own runs. All values are on the narrowband R scale (see emodel.h), so a codec at
+// Opus as its comment says; "estimate" is parley's own judgement where no published
+// value exists. All values are on the narrowband R scale (see emodel.h), so a codec at
 // least as good as clean G.711 gets Ie 0 even when it is wideband.
-constexpr std::array<ImpairmentRow, 15> kImpairments = {{
+constexpr std::array<ImpairmentRow, 21> kImpairments = {{
     // G.711: G.113 (Ie 0; Bpl 25.1 with G.711 Appendix I concealment, 10 ms packets).
     {CodecId::kPcmu, kAnyRate, 0.0, 25.1},
     {CodecId::kPcma, kAnyRate, 0.0, 25.1},
@@ -53,18 +53,29 @@ constexpr std::array<ImpairmentRow, 15> kImpairments = {{
     {CodecId::kCodec2, 1600, 44.0, 10.0},
     {CodecId::kCodec2, 2400, 38.0, 10.0},
     {CodecId::kCodec2, kAnyRate, 35.0, 10.0},
-    // Opus: estimate by bit rate band (not in G.113). As we read the IETF codec working
-    // group's listening tests (draft-ietf-codec-results), Opus at 8 kbps and below is on a
-    // par with the narrowband CELP codecs of its rate, hence Ie near G.729A's 11; from
-    // 12 kbps it is wideband and at or above G.722, which the narrowband scale can only
-    // rate as G.711 (Ie -> 0 as the rate rises). SILK's concealment is LPC/pitch based
-    // like G.729A's, so Bpl starts near its 19 at low rates and reaches G.711 Appendix I's
-    // 25.1 where 20 ms frames carry enough detail for a clean extrapolation.
-    {CodecId::kOpus, 8000, 12.0, 18.0},
-    {CodecId::kOpus, 12000, 6.0, 20.0},
-    {CodecId::kOpus, 16000, 3.0, 22.0},
-    {CodecId::kOpus, 24000, 1.0, 24.0},
-    {CodecId::kOpus, kAnyRate, 0.0, 25.1},
+    // Opus (VBR, parley's default), from the per-bit-rate Ie and Bpl (random loss) that
+    // Alahmadi, Pocta and Melvin derived for libopus (ACM TOMM 17(4), art. 133, 2021,
+    // doi:10.1145/3458751; the authors' values as published with the paper, see
+    // docs/lab.md "E-model values"), each on the scale of its band:
+    // - narrowband rates (6..9 kbps): on this narrowband scale already, used as published;
+    // - wideband (11..13 kbps, ITU-T G.107.1, R0 129) and super-wideband (14..40 kbps, the
+    //   fullband scale of G.107.2, R0 148): every one of their Ie is below the distance
+    //   between that scale's R0 and the narrowband 93.2 (35.8 and 54.8), so clean Opus is
+    //   at least clean G.711 here: Ie 0. Their Bpl cannot be carried over as it is (the
+    //   scales differ); Bpl is instead fitted so that the narrowband MOS falls with random
+    //   loss of 1, 2, 3, 5 and 10 % as the source scale's MOS falls (least squares, grid of
+    //   0.1; emodel_test.cc redoes the fit and checks these rows against it).
+    {CodecId::kOpus, 6000, 23.0, 24.6},     // NB  6 kbps: Ie 23.00, Bpl 24.56
+    {CodecId::kOpus, 7000, 21.3, 22.5},     // NB  7 kbps: Ie 21.26, Bpl 22.46
+    {CodecId::kOpus, 8000, 16.0, 20.3},     // NB  8 kbps: Ie 16.02, Bpl 20.26
+    {CodecId::kOpus, 10000, 11.7, 18.9},    // NB  9 kbps: Ie 11.74, Bpl 18.91
+    {CodecId::kOpus, 11000, 0.0, 33.6},     // WB 11 kbps: Ie,wb 28.41, Bpl,wb 23.94
+    {CodecId::kOpus, 12000, 0.0, 31.4},     // WB 12 kbps: Ie,wb 23.30, Bpl,wb 22.22
+    {CodecId::kOpus, 13000, 0.0, 28.4},     // WB 13 kbps: Ie,wb 19.96, Bpl,wb 19.50
+    {CodecId::kOpus, 16000, 0.0, 24.4},     // SWB 16 kbps: Ie,fb 30.16, Bpl,fb 11.83
+    {CodecId::kOpus, 25000, 0.0, 22.8},     // SWB 25 kbps: Ie,fb 20.21, Bpl,fb 11.28
+    {CodecId::kOpus, 31000, 0.0, 21.6},     // SWB 31 kbps: Ie,fb 16.83, Bpl,fb 10.44
+    {CodecId::kOpus, kAnyRate, 0.0, 21.2},  // SWB 40 kbps: Ie,fb 10.67, Bpl,fb 9.79
 }};
 
 void Require(bool condition, const char* what, double value) {

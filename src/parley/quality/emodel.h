@@ -50,9 +50,10 @@ struct CodecImpairment {
 // The impairment of `id` at `bitrate_bps` (0: the codec's default bit rate; fixed-rate
 // codecs ignore the rate). `plc` says whether lost packets are concealed (codec PLC or
 // parley's playout concealment); without it Bpl is kBplWithoutConcealment. Values come
-// from ITU-T G.113 Appendix I where it lists the codec; the others (Opus, G.722, L16,
-// Codec2, and GSM-FR's Bpl) are parley's estimates, marked as such in the table
-// (emodel.cc). Opus is banded by bit rate. In-band FEC and RED are not part of Bpl: give
+// from ITU-T G.113 Appendix I where it lists the codec; Opus, banded by bit rate, from
+// published per-rate values brought onto this scale (emodel.cc, docs/lab.md); the others
+// (G.722, L16, Codec2, and GSM-FR's Bpl) are parley's estimates, marked as such in the
+// table. A rate between two published ones takes the row of the next higher. In-band FEC and RED are not part of Bpl: give
 // ComputeEModel the loss left after recovery.
 // Errors: negative bit rate; a codec id without a table entry.
 [[nodiscard]] Result<CodecImpairment> CodecImpairmentFor(codec::CodecId id, int bitrate_bps,
