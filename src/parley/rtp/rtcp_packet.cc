@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "parley/rtp/big_endian.h"
+#include "parley/rtp/rtcp_report_view.h"
 
 namespace parley::rtp {
 namespace {
@@ -46,20 +47,6 @@ struct Where {
                              fmt::format(format, std::forward<Args>(args)...))};
   }
 };
-
-ReportBlock ReadReportBlock(const uint8_t* p) {
-  ReportBlock b;
-  b.ssrc = ReadBe32(p);
-  b.fraction_lost = p[4];
-  // Sign-extend the 24-bit two's complement count.
-  const uint32_t lost = ReadBe24(p + 5);
-  b.cumulative_lost = static_cast<int32_t>(lost << 8) >> 8;
-  b.extended_highest_sequence = ReadBe32(p + 8);
-  b.jitter = ReadBe32(p + 12);
-  b.last_sr = ReadBe32(p + 16);
-  b.delay_since_last_sr = ReadBe32(p + 20);
-  return b;
-}
 
 // Report blocks then the profile extension, from `pos` in `body` (packet offset 4).
 Status ReadReportBlocks(const Where& where, std::span<const uint8_t> body, size_t pos, size_t count,
@@ -249,16 +236,6 @@ void WriteHeader(uint8_t* p, size_t count, uint8_t packet_type, size_t packet_by
   p[0] = static_cast<uint8_t>((kRtcpVersion << 6) | count);
   p[1] = packet_type;
   WriteBe16(p + 2, static_cast<uint16_t>(packet_bytes / 4 - 1));
-}
-
-void WriteReportBlock(uint8_t* p, const ReportBlock& b) {
-  WriteBe32(p, b.ssrc);
-  p[4] = b.fraction_lost;
-  WriteBe24(p + 5, static_cast<uint32_t>(b.cumulative_lost) & 0xFFFFFF);
-  WriteBe32(p + 8, b.extended_highest_sequence);
-  WriteBe32(p + 12, b.jitter);
-  WriteBe32(p + 16, b.last_sr);
-  WriteBe32(p + 20, b.delay_since_last_sr);
 }
 
 Status CheckReports(const char* name, const std::vector<ReportBlock>& blocks,
@@ -455,42 +432,39 @@ Result<RtcpCompound> ParseRtcpCompound(std::span<const uint8_t> bytes, RtcpParse
   RtcpCompound compound;
   size_t offset = 0;
   while (offset < bytes.size()) {
-    if (bytes.size() - offset < kRtcpHeaderBytes) {
-      return Error{
-          fmt::format("RTCP header at offset {}: {} bytes < 4", offset, bytes.size() - offset)};
-    }
+    RtcpFrame frame;
+    const RtcpFramingFault fault = ReadRtcpFrame(bytes, offset, frame);
     const uint8_t* p = bytes.data() + offset;
-    const int version = p[0] >> 6;
-    if (version != kRtcpVersion) {
-      return Error{fmt::format("RTCP version {} != 2 at offset {}", version, offset)};
+    // Faults after kBadVersion have a whole header to name the packet by.
+    const auto at = [&] { return Where{p[1], offset}; };
+    switch (fault) {
+      case RtcpFramingFault::kNone:
+        break;
+      case RtcpFramingFault::kEmpty:
+      case RtcpFramingFault::kShortHeader:
+        return Error{
+            fmt::format("RTCP header at offset {}: {} bytes < 4", offset, bytes.size() - offset)};
+      case RtcpFramingFault::kBadVersion:
+        return Error{fmt::format("RTCP version {} != 2 at offset {}", p[0] >> 6, offset)};
+      case RtcpFramingFault::kLengthOverrun:
+        return at().Fail("length {} words ends at {} > compound {} bytes", ReadBe16(p + 2),
+                         offset + 4 * (size_t{ReadBe16(p + 2)} + 1), bytes.size());
+      case RtcpFramingFault::kPaddingNotLast:
+        return at().Fail("padding (P) set on a packet that is not the last of the compound");
+      case RtcpFramingFault::kBadPadding:
+        return at().Fail("padding count {} at offset {}: not a multiple of 4 in 4..{}",
+                         bytes.back(), bytes.size() - 1, 4 * size_t{ReadBe16(p + 2)});
     }
-    const bool padding = (p[0] & 0x20) != 0;
-    const size_t count = p[0] & 0x1F;
-    const uint8_t packet_type = p[1];
-    const size_t packet_bytes = 4 * (size_t{ReadBe16(p + 2)} + 1);
-    const Where where{packet_type, offset};
-    if (offset + packet_bytes > bytes.size()) {
-      return where.Fail("length {} words ends at {} > compound {} bytes", ReadBe16(p + 2),
-                        offset + packet_bytes, bytes.size());
-    }
+    const uint8_t packet_type = frame.packet_type;
+    const size_t count = frame.count;
+    const size_t packet_bytes = frame.packet_bytes;
+    const Where where = at();
     if (compound.packets.empty() && rules.require_report_first && packet_type != 200 &&
         packet_type != 201) {
       return where.Fail("first packet type {} is not SR (200) or RR (201)", packet_type);
     }
-    std::span<const uint8_t> body =
-        bytes.subspan(offset + kRtcpHeaderBytes, packet_bytes - kRtcpHeaderBytes);
-    if (padding) {
-      if (offset + packet_bytes != bytes.size()) {
-        return where.Fail("padding (P) set on a packet that is not the last of the compound");
-      }
-      const size_t pad = bytes.back();
-      if (pad == 0 || pad % 4 != 0 || pad > body.size()) {
-        return where.Fail("padding count {} at offset {}: not a multiple of 4 in 4..{}", pad,
-                          bytes.size() - 1, body.size());
-      }
-      body = body.first(body.size() - pad);
-      compound.padding_bytes = pad;
-    }
+    const std::span<const uint8_t> body = frame.body;
+    compound.padding_bytes = frame.padding_bytes;
     Result<RtcpPacket> packet = Error{};
     switch (packet_type) {
       case 200:
