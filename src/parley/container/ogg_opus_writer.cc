@@ -146,6 +146,11 @@ Status OggOpusWriter::WritePacket(std::span<const uint8_t> packet, int samples_4
   return Status::Ok();
 }
 
+Status OggOpusWriter::Flush() {
+  if (closed_) return Error{fmt::format("'{}': flush after close", path_)};
+  return WritePages(true);
+}
+
 Status OggOpusWriter::SubmitHeld(int64_t granule, bool end_of_stream) {
   ogg_packet packet{};
   packet.packet = held_packet_.data();
@@ -281,6 +286,11 @@ Status OggOpusPcmWriter::Write(std::span<const int16_t> pcm_48k) {
     }
   }
   return Status::Ok();
+}
+
+Status OggOpusPcmWriter::Flush() {
+  if (closed_) return Error{"ogg opus: flush after close"};
+  return writer_->Flush();
 }
 
 Status OggOpusPcmWriter::EncodePending() {

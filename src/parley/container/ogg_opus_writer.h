@@ -70,6 +70,13 @@ class OggOpusWriter {
   // from MakeOpusGapPacket). Error after Close() or on a failed write.
   [[nodiscard]] Status WritePacket(std::span<const uint8_t> packet, int samples_48k);
 
+  // Puts every packet handed to libogg so far on a page now, however short, and flushes
+  // the file: a reader then sees all but the held-back last packet. For a recorder that
+  // must stay readable within a bounded time whatever the pace of its audio (a speaker
+  // who paused would otherwise leave the last words in an unfinished page). Nothing is
+  // written when no packet waits for a page. Error after Close() or on a failed write.
+  [[nodiscard]] Status Flush();
+
   // Writes the last packet on an end-of-stream page and closes the file. The last
   // `padding_samples_48k` samples of the last packet are padding (the encoder filled a
   // partial frame): the final granule position excludes them. Reports a failed write
@@ -131,6 +138,9 @@ class OggOpusPcmWriter {
 
   // Appends interleaved 48 kHz PCM of any length (a multiple of the channel count).
   [[nodiscard]] Status Write(std::span<const int16_t> pcm_48k);
+  // OggOpusWriter::Flush: the packets encoded so far reach the file (the PCM of a partial
+  // frame waits for the rest of its frame).
+  [[nodiscard]] Status Flush();
   // Encodes the partial last frame, writes the end-of-stream page and closes.
   [[nodiscard]] Status Close();
 

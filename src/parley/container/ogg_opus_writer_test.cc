@@ -116,6 +116,35 @@ TEST_F(OggOpusWriterTest, UnclosedRecordingIsReadableUpToItsLastPage) {
   ASSERT_TRUE((*writer)->Close().ok());
 }
 
+// Flush puts a short page on the file at once: a recorder's reader sees the first words
+// long before a second of audio fills a page. Only the held-back last packet is missing.
+TEST_F(OggOpusWriterTest, FlushMakesEverythingButTheLastPacketReadable) {
+  const auto speech = EncodeSpeech();
+  auto writer = OggOpusWriter::Open(PathFor("flushed.opus"), {});
+  ASSERT_TRUE(writer.ok());
+  for (size_t i = 0; i < 10; ++i) {  // 200 ms: far from a full page
+    ASSERT_TRUE((*writer)->WritePacket(speech.packets[i], 960).ok());
+  }
+  const int64_t pages_before = (*writer)->pages_written();
+  ASSERT_TRUE((*writer)->Flush().ok());
+  EXPECT_EQ((*writer)->pages_written(), pages_before + 1);
+  ASSERT_TRUE((*writer)->Flush().ok());  // nothing new: no empty page
+  EXPECT_EQ((*writer)->pages_written(), pages_before + 1);
+  fs::copy_file(PathFor("flushed.opus"), PathFor("snapshot.opus"));
+  auto reader = OggOpusReader::Open(PathFor("snapshot.opus"));
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  int64_t packets = 0;
+  while (true) {
+    auto packet = (*reader)->ReadPacket();
+    ASSERT_TRUE(packet.ok());
+    if (!*packet) break;
+    ++packets;
+  }
+  EXPECT_EQ(packets, 9);
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_FALSE((*writer)->Flush().ok());
+}
+
 TEST_F(OggOpusWriterTest, PcmWriterRoundTripKeepsLengthAndAlignment) {
   const std::vector<int16_t> speech = testing::Speech(48000, 0);
   const size_t odd_length = speech.size() - 333;  // not a whole number of frames

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "parley/rtp/big_endian.h"
+
 namespace parley::rtp {
 namespace {
 
@@ -30,26 +32,36 @@ srtp_err_status_t InitLibrary() {
   return status;
 }
 
-const char* ProfileName(SrtpProfile profile) {
-  return profile == SrtpProfile::kAesCm128HmacSha1_80 ? "AES_CM_128_HMAC_SHA1_80"
-                                                      : "AEAD_AES_128_GCM";
-}
-
-// Counts a failure by reason and returns its Error.
-Error Reject(SrtpStats& stats, const char* what, srtp_err_status_t status, size_t bytes) {
-  const char* reason = "error";
+// Counts a failure by its reason.
+void Count(SrtpStats& stats, srtp_err_status_t status) {
   switch (status) {
     case srtp_err_status_auth_fail:
       ++stats.auth_failures;
-      reason = "authentication failed";
       break;
     case srtp_err_status_replay_fail:
     case srtp_err_status_replay_old:
       ++stats.replays;
-      reason = status == srtp_err_status_replay_old ? "replay (older than window)" : "replay";
       break;
     default:
       ++stats.other_failures;
+      break;
+  }
+}
+
+// The Error of a failure already counted.
+Error Describe(const char* what, srtp_err_status_t status, size_t bytes) {
+  const char* reason = "error";
+  switch (status) {
+    case srtp_err_status_auth_fail:
+      reason = "authentication failed";
+      break;
+    case srtp_err_status_replay_fail:
+      reason = "replay";
+      break;
+    case srtp_err_status_replay_old:
+      reason = "replay (older than window)";
+      break;
+    default:
       break;
   }
   return Error{fmt::format("{} of {} bytes rejected: {} (libsrtp status {})", what, bytes, reason,
@@ -95,6 +107,18 @@ int DecodeBase64(std::string_view text, std::span<uint8_t> out) {
 
 }  // namespace
 
+std::string_view SrtpProfileName(SrtpProfile profile) {
+  return profile == SrtpProfile::kAesCm128HmacSha1_80 ? "AES_CM_128_HMAC_SHA1_80"
+                                                      : "AEAD_AES_128_GCM";
+}
+
+std::optional<SrtpProfile> SrtpProfileFromName(std::string_view name) {
+  for (SrtpProfile profile : {SrtpProfile::kAesCm128HmacSha1_80, SrtpProfile::kAeadAes128Gcm}) {
+    if (name == SrtpProfileName(profile)) return profile;
+  }
+  return std::nullopt;
+}
+
 size_t SrtpMasterSaltBytes(SrtpProfile profile) {
   return profile == SrtpProfile::kAesCm128HmacSha1_80 ? kAesCmSaltBytes : kAesGcmSaltBytes;
 }
@@ -112,7 +136,7 @@ Result<SrtpKeyMaterial> MakeSrtpKeyMaterial(SrtpProfile profile, std::span<const
   const size_t salt_bytes = SrtpMasterSaltBytes(profile);
   if (key.size() != kSrtpMasterKeyBytes || salt.size() != salt_bytes) {
     return Error{fmt::format("{}: master key {} bytes / salt {} bytes, expected {} / {}",
-                             ProfileName(profile), key.size(), salt.size(), kSrtpMasterKeyBytes,
+                             SrtpProfileName(profile), key.size(), salt.size(), kSrtpMasterKeyBytes,
                              salt_bytes)};
   }
   SrtpKeyMaterial material;
@@ -121,6 +145,22 @@ Result<SrtpKeyMaterial> MakeSrtpKeyMaterial(SrtpProfile profile, std::span<const
   std::memcpy(material.bytes.data() + key.size(), salt.data(), salt.size());
   material.size = key.size() + salt.size();
   return material;
+}
+
+Result<SrtpKeyMaterial> MakeSrtpKeyMaterial(std::string_view suite,
+                                            std::span<const uint8_t> key_then_salt) {
+  const std::optional<SrtpProfile> profile = SrtpProfileFromName(suite);
+  if (!profile) {
+    return Error{
+        fmt::format("SRTP suite '{}' unknown (AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM)", suite)};
+  }
+  const size_t expected = kSrtpMasterKeyBytes + SrtpMasterSaltBytes(*profile);
+  if (key_then_salt.size() != expected) {
+    return Error{fmt::format("{}: key and salt {} bytes, expected {}", suite, key_then_salt.size(),
+                             expected)};
+  }
+  return MakeSrtpKeyMaterial(*profile, key_then_salt.first(kSrtpMasterKeyBytes),
+                             key_then_salt.subspan(kSrtpMasterKeyBytes));
 }
 
 Result<SrtpKeyMaterial> ParseSdesInlineKey(SrtpProfile profile, std::string_view key_params) {
@@ -147,7 +187,7 @@ Result<SrtpKeyMaterial> ParseSdesInlineKey(SrtpProfile profile, std::string_view
   }
   if (static_cast<size_t>(decoded) != expected) {
     return Error{fmt::format("SDES key-params: {} key bytes at offset {}, {} expects {}", decoded,
-                             kPrefix.size(), ProfileName(profile), expected)};
+                             kPrefix.size(), SrtpProfileName(profile), expected)};
   }
   material.profile = profile;
   material.size = expected;
@@ -158,7 +198,7 @@ namespace internal {
 
 Result<SrtpContext> SrtpContext::Create(Direction direction, const SrtpKeyMaterial& key) {
   if (key.size != kSrtpMasterKeyBytes + SrtpMasterSaltBytes(key.profile)) {
-    return Error{fmt::format("{}: key material {} bytes, expected {}", ProfileName(key.profile),
+    return Error{fmt::format("{}: key material {} bytes, expected {}", SrtpProfileName(key.profile),
                              key.size, kSrtpMasterKeyBytes + SrtpMasterSaltBytes(key.profile))};
   }
   if (const srtp_err_status_t status = InitLibrary(); status != srtp_err_status_ok) {
@@ -182,8 +222,8 @@ Result<SrtpContext> SrtpContext::Create(Direction direction, const SrtpKeyMateri
   policy.next = nullptr;
   srtp_t ctx = nullptr;
   if (const srtp_err_status_t status = srtp_create(&ctx, &policy); status != srtp_err_status_ok) {
-    return Error{fmt::format("{}: srtp_create failed (libsrtp status {})", ProfileName(key.profile),
-                             static_cast<int>(status))};
+    return Error{fmt::format("{}: srtp_create failed (libsrtp status {})",
+                             SrtpProfileName(key.profile), static_cast<int>(status))};
   }
   return SrtpContext(ctx, key.profile);
 }
@@ -213,21 +253,46 @@ namespace {
 
 using Direction = internal::SrtpContext::Direction;
 
-// Shared by the four calls: libsrtp takes the length as int, in and out.
+// What one call did: the new length, or why it was refused (room false: the buffer lacks
+// the tail room, found before libsrtp is called; otherwise libsrtp's status).
+struct Outcome {
+  srtp_err_status_t status = srtp_err_status_ok;
+  bool room = true;
+  size_t length = 0;
+};
+
+// Shared by every call: libsrtp takes the length as int, in and out. Counts the outcome.
 template <typename Fn>
-Result<size_t> Run(Fn fn, srtp_t ctx, std::span<uint8_t> buffer, size_t packet_bytes,
-                   size_t tail_room, const char* what, SrtpStats& stats, uint64_t& counter) {
+Outcome Run(Fn fn, srtp_t ctx, std::span<uint8_t> buffer, size_t packet_bytes, size_t tail_room,
+            SrtpStats& stats, uint64_t& counter) {
   if (packet_bytes > buffer.size() || buffer.size() - packet_bytes < tail_room ||
       buffer.size() > static_cast<size_t>(INT_MAX)) {
     ++stats.other_failures;
-    return Error{fmt::format("{}: buffer {} bytes < packet {} + tail room {}", what, buffer.size(),
-                             packet_bytes, tail_room)};
+    return Outcome{srtp_err_status_bad_param, false, 0};
   }
   int length = static_cast<int>(packet_bytes);
   const srtp_err_status_t status = fn(ctx, buffer.data(), &length);
-  if (status != srtp_err_status_ok) return Reject(stats, what, status, packet_bytes);
+  if (status != srtp_err_status_ok) {
+    Count(stats, status);
+    return Outcome{status, true, 0};
+  }
   ++counter;
-  return static_cast<size_t>(length);
+  return Outcome{srtp_err_status_ok, true, static_cast<size_t>(length)};
+}
+
+Result<size_t> AsResult(const Outcome& outcome, const char* what, std::span<uint8_t> buffer,
+                        size_t packet_bytes, size_t tail_room) {
+  if (!outcome.room) {
+    return Error{fmt::format("{}: buffer {} bytes < packet {} + tail room {}", what, buffer.size(),
+                             packet_bytes, tail_room)};
+  }
+  if (outcome.status != srtp_err_status_ok) return Describe(what, outcome.status, packet_bytes);
+  return outcome.length;
+}
+
+std::optional<size_t> AsOptional(const Outcome& outcome) {
+  if (!outcome.room || outcome.status != srtp_err_status_ok) return std::nullopt;
+  return outcome.length;
 }
 
 }  // namespace
@@ -239,13 +304,27 @@ Result<SrtpOutboundSession> SrtpOutboundSession::Create(const SrtpKeyMaterial& k
 }
 
 Result<size_t> SrtpOutboundSession::ProtectRtp(std::span<uint8_t> buffer, size_t packet_bytes) {
-  return Run(srtp_protect, context_.get(), buffer, packet_bytes, kSrtpMaxRtpOverheadBytes,
-             "SRTP protect", stats_, stats_.rtp_packets);
+  const Outcome outcome = Run(srtp_protect, context_.get(), buffer, packet_bytes,
+                              kSrtpMaxRtpOverheadBytes, stats_, stats_.rtp_packets);
+  return AsResult(outcome, "SRTP protect", buffer, packet_bytes, kSrtpMaxRtpOverheadBytes);
 }
 
 Result<size_t> SrtpOutboundSession::ProtectRtcp(std::span<uint8_t> buffer, size_t packet_bytes) {
-  return Run(srtp_protect_rtcp, context_.get(), buffer, packet_bytes, kSrtpMaxRtcpOverheadBytes,
-             "SRTCP protect", stats_, stats_.rtcp_packets);
+  const Outcome outcome = Run(srtp_protect_rtcp, context_.get(), buffer, packet_bytes,
+                              kSrtpMaxRtcpOverheadBytes, stats_, stats_.rtcp_packets);
+  return AsResult(outcome, "SRTCP protect", buffer, packet_bytes, kSrtpMaxRtcpOverheadBytes);
+}
+
+std::optional<size_t> SrtpOutboundSession::TryProtectRtp(std::span<uint8_t> buffer,
+                                                         size_t packet_bytes) {
+  return AsOptional(Run(srtp_protect, context_.get(), buffer, packet_bytes,
+                        kSrtpMaxRtpOverheadBytes, stats_, stats_.rtp_packets));
+}
+
+std::optional<size_t> SrtpOutboundSession::TryProtectRtcp(std::span<uint8_t> buffer,
+                                                          size_t packet_bytes) {
+  return AsOptional(Run(srtp_protect_rtcp, context_.get(), buffer, packet_bytes,
+                        kSrtpMaxRtcpOverheadBytes, stats_, stats_.rtcp_packets));
 }
 
 Result<SrtpInboundSession> SrtpInboundSession::Create(const SrtpKeyMaterial& key) {
@@ -255,13 +334,34 @@ Result<SrtpInboundSession> SrtpInboundSession::Create(const SrtpKeyMaterial& key
 }
 
 Result<size_t> SrtpInboundSession::UnprotectRtp(std::span<uint8_t> packet) {
-  return Run(srtp_unprotect, context_.get(), packet, packet.size(), 0, "SRTP unprotect", stats_,
-             stats_.rtp_packets);
+  const Outcome outcome =
+      Run(srtp_unprotect, context_.get(), packet, packet.size(), 0, stats_, stats_.rtp_packets);
+  return AsResult(outcome, "SRTP unprotect", packet, packet.size(), 0);
 }
 
 Result<size_t> SrtpInboundSession::UnprotectRtcp(std::span<uint8_t> packet) {
-  return Run(srtp_unprotect_rtcp, context_.get(), packet, packet.size(), 0, "SRTCP unprotect",
-             stats_, stats_.rtcp_packets);
+  const Outcome outcome = Run(srtp_unprotect_rtcp, context_.get(), packet, packet.size(), 0, stats_,
+                              stats_.rtcp_packets);
+  return AsResult(outcome, "SRTCP unprotect", packet, packet.size(), 0);
+}
+
+std::optional<size_t> SrtpInboundSession::TryUnprotectRtp(std::span<uint8_t> packet) {
+  return AsOptional(
+      Run(srtp_unprotect, context_.get(), packet, packet.size(), 0, stats_, stats_.rtp_packets));
+}
+
+std::optional<size_t> SrtpInboundSession::TryUnprotectRtcp(std::span<uint8_t> packet) {
+  return AsOptional(Run(srtp_unprotect_rtcp, context_.get(), packet, packet.size(), 0, stats_,
+                        stats_.rtcp_packets));
+}
+
+bool SrtpInboundSession::RemoveSsrc(uint32_t ssrc) {
+  // libsrtp keys its streams by the SSRC as the packet carries it: network byte order.
+  std::array<uint8_t, 4> wire;
+  WriteBe32(wire.data(), ssrc);
+  uint32_t key = 0;
+  std::memcpy(&key, wire.data(), wire.size());
+  return srtp_remove_stream(context_.get(), key) == srtp_err_status_ok;
 }
 
 }  // namespace parley::rtp

@@ -15,13 +15,16 @@
 //
 // Threading: one session per thread at a time (libsrtp contexts are not locked); sessions
 // are independent. The library is initialised once per process, on first Create.
-// No allocation per packet, except libsrtp's stream for an SSRC seen for the first time.
+// No allocation per packet, except libsrtp's stream for an SSRC seen for the first time
+// and the message of an Error; the Try* calls make no message (a packet path that only
+// counts its rejections uses them).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -32,6 +35,11 @@ struct srtp_ctx_t_;
 namespace parley::rtp {
 
 enum class SrtpProfile { kAesCm128HmacSha1_80, kAeadAes128Gcm };
+
+// The suite names signaling and SDES use: "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM".
+std::string_view SrtpProfileName(SrtpProfile profile);
+// The profile a suite name names; nullopt for any other name.
+std::optional<SrtpProfile> SrtpProfileFromName(std::string_view name);
 
 inline constexpr size_t kSrtpMasterKeyBytes = 16;
 // The master salt is 14 bytes for AES-CM (RFC 3711) and 12 for AES-GCM (RFC 7714).
@@ -55,12 +63,20 @@ struct SrtpKeyMaterial {
   std::span<const uint8_t> salt() const {
     return {bytes.data() + kSrtpMasterKeyBytes, size - kSrtpMasterKeyBytes};
   }
+
+  // Same profile and bytes (the bytes past `size` are always zero).
+  friend bool operator==(const SrtpKeyMaterial&, const SrtpKeyMaterial&) = default;
 };
 
 // Key material from a key and salt of the profile's lengths; Error on any other length.
 [[nodiscard]] Result<SrtpKeyMaterial> MakeSrtpKeyMaterial(SrtpProfile profile,
                                                           std::span<const uint8_t> key,
                                                           std::span<const uint8_t> salt);
+// Key material from a suite name (SrtpProfileName) and the master key followed by the
+// master salt, as the relay's `joined` carries them. Error: an unknown suite, or a length
+// that is not the suite's key + salt.
+[[nodiscard]] Result<SrtpKeyMaterial> MakeSrtpKeyMaterial(std::string_view suite,
+                                                          std::span<const uint8_t> key_then_salt);
 // Key material from an SDES key-params value (RFC 4568 §6.1): "inline:<base64>" optionally
 // followed by "|lifetime" and "|MKI:length", which are ignored (MKI is not supported: an
 // MKI field is an Error). The base64 must decode to key + salt of the profile's lengths.
@@ -111,6 +127,10 @@ class SrtpOutboundSession {
   [[nodiscard]] Result<size_t> ProtectRtp(std::span<uint8_t> buffer, size_t packet_bytes);
   // The same for a (compound) RTCP packet; needs kSrtpMaxRtcpOverheadBytes of tail room.
   [[nodiscard]] Result<size_t> ProtectRtcp(std::span<uint8_t> buffer, size_t packet_bytes);
+  // As above, nullopt instead of an Error (the reason is counted in stats() all the same).
+  [[nodiscard]] std::optional<size_t> TryProtectRtp(std::span<uint8_t> buffer, size_t packet_bytes);
+  [[nodiscard]] std::optional<size_t> TryProtectRtcp(std::span<uint8_t> buffer,
+                                                     size_t packet_bytes);
 
   SrtpProfile profile() const { return context_.profile(); }
   const SrtpStats& stats() const { return stats_; }
@@ -132,6 +152,14 @@ class SrtpInboundSession {
   // (shorter by the tag). On Error the packet was rejected and counted in stats().
   [[nodiscard]] Result<size_t> UnprotectRtp(std::span<uint8_t> packet);
   [[nodiscard]] Result<size_t> UnprotectRtcp(std::span<uint8_t> packet);
+  // As above, nullopt instead of an Error (the reason is counted in stats() all the same).
+  [[nodiscard]] std::optional<size_t> TryUnprotectRtp(std::span<uint8_t> packet);
+  [[nodiscard]] std::optional<size_t> TryUnprotectRtcp(std::span<uint8_t> packet);
+  // Forgets the stream of `ssrc` (its replay windows and rollover counter, and the memory
+  // libsrtp holds for it): for a sender that has gone, so that the session holds streams
+  // only for the senders present. A later packet of that SSRC starts a new stream. False
+  // when the session has no stream for it.
+  bool RemoveSsrc(uint32_t ssrc);
 
   SrtpProfile profile() const { return context_.profile(); }
   const SrtpStats& stats() const { return stats_; }

@@ -254,6 +254,58 @@ TEST_P(SrtpProfileTest, SessionsMove) {
   EXPECT_TRUE(in2.UnprotectRtp(wire).ok());
 }
 
+TEST_P(SrtpProfileTest, TryCallsWorkAndCountLikeTheOthers) {
+  SrtpOutboundSession out = Outbound(GetParam());
+  SrtpInboundSession in = Inbound(GetParam());
+  for (bool rtcp : {false, true}) {
+    const std::vector<uint8_t> plain = rtcp ? RtcpPacket() : RtpPacket(5);
+    std::vector<uint8_t> buffer(plain.size() + kSrtpMaxRtcpOverheadBytes);
+    std::copy(plain.begin(), plain.end(), buffer.begin());
+    const std::optional<size_t> wire =
+        rtcp ? out.TryProtectRtcp(buffer, plain.size()) : out.TryProtectRtp(buffer, plain.size());
+    ASSERT_TRUE(wire.has_value());
+    buffer.resize(*wire);
+    std::vector<uint8_t> tampered = buffer;
+    tampered[tampered.size() - 1] ^= 0x40;
+    EXPECT_FALSE(rtcp ? in.TryUnprotectRtcp(tampered) : in.TryUnprotectRtp(tampered));
+    const std::optional<size_t> back =
+        rtcp ? in.TryUnprotectRtcp(buffer) : in.TryUnprotectRtp(buffer);
+    ASSERT_TRUE(back.has_value());
+    buffer.resize(*back);
+    EXPECT_EQ(buffer, plain);
+  }
+  std::vector<uint8_t> tight = RtpPacket(6);
+  EXPECT_FALSE(out.TryProtectRtp(tight, tight.size()).has_value());
+  EXPECT_EQ(out.stats().rtp_packets, 1u);
+  EXPECT_EQ(out.stats().rtcp_packets, 1u);
+  EXPECT_EQ(out.stats().other_failures, 1u);
+  EXPECT_EQ(in.stats().auth_failures, 2u);
+  EXPECT_EQ(in.stats().rtp_packets + in.stats().rtcp_packets, 2u);
+}
+
+// A sender that left and comes back with its SRTCP index restarted (a new outbound
+// session): the replay window still holds its old packets, so its reports are refused
+// until the receiver forgets the old stream.
+TEST_P(SrtpProfileTest, RemoveSsrcForgetsAStreamsReplayWindow) {
+  SrtpInboundSession in = Inbound(GetParam());
+  SrtpOutboundSession first = Outbound(GetParam());
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> wire = Protect(first, RtcpPacket(), true);
+    ASSERT_TRUE(in.UnprotectRtcp(wire).ok());
+  }
+  SrtpOutboundSession again = Outbound(GetParam());  // index 1 again
+  std::vector<uint8_t> restarted = Protect(again, RtcpPacket(), true);
+  std::vector<uint8_t> copy = restarted;
+  EXPECT_FALSE(in.UnprotectRtcp(copy).ok());
+  EXPECT_EQ(in.stats().replays, 1u);
+
+  EXPECT_TRUE(in.RemoveSsrc(0x11223344));
+  EXPECT_FALSE(in.RemoveSsrc(0x11223344)) << "already gone";
+  EXPECT_FALSE(in.RemoveSsrc(0x55667788)) << "never seen";
+  copy = restarted;
+  EXPECT_TRUE(in.UnprotectRtcp(copy).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Profiles, SrtpProfileTest,
                          testing::Values(SrtpProfile::kAesCm128HmacSha1_80,
                                          SrtpProfile::kAeadAes128Gcm));
@@ -264,6 +316,29 @@ TEST(SrtpKeyTest, KeyLengthsPerProfile) {
   EXPECT_FALSE(MakeSrtpKeyMaterial(SrtpProfile::kAeadAes128Gcm, kCmKey, kCmSalt).ok());
   EXPECT_FALSE(MakeSrtpKeyMaterial(SrtpProfile::kAesCm128HmacSha1_80, kCmSalt, kCmSalt).ok());
   EXPECT_FALSE(SrtpOutboundSession::Create(SrtpKeyMaterial{}).ok());
+}
+
+TEST(SrtpKeyTest, SuiteNamesAndKeyThenSaltAsSignalingCarriesThem) {
+  for (SrtpProfile profile : {SrtpProfile::kAesCm128HmacSha1_80, SrtpProfile::kAeadAes128Gcm}) {
+    EXPECT_EQ(SrtpProfileFromName(SrtpProfileName(profile)), profile);
+  }
+  EXPECT_EQ(SrtpProfileName(SrtpProfile::kAesCm128HmacSha1_80), "AES_CM_128_HMAC_SHA1_80");
+  EXPECT_EQ(SrtpProfileName(SrtpProfile::kAeadAes128Gcm), "AEAD_AES_128_GCM");
+  EXPECT_FALSE(SrtpProfileFromName("aes_cm_128_hmac_sha1_80").has_value());
+
+  std::vector<uint8_t> key_then_salt = kCmKey;
+  key_then_salt.insert(key_then_salt.end(), kCmSalt.begin(), kCmSalt.end());
+  Result<SrtpKeyMaterial> key = MakeSrtpKeyMaterial("AES_CM_128_HMAC_SHA1_80", key_then_salt);
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  EXPECT_EQ(*key, Key(SrtpProfile::kAesCm128HmacSha1_80));
+  EXPECT_NE(*key, Key(SrtpProfile::kAeadAes128Gcm));
+
+  Result<SrtpKeyMaterial> short_key = MakeSrtpKeyMaterial("AEAD_AES_128_GCM", key_then_salt);
+  ASSERT_FALSE(short_key.ok());
+  EXPECT_EQ(short_key.error().message, "AEAD_AES_128_GCM: key and salt 30 bytes, expected 28");
+  Result<SrtpKeyMaterial> unknown = MakeSrtpKeyMaterial("NULL", key_then_salt);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("'NULL' unknown"), std::string::npos);
 }
 
 TEST(SrtpKeyTest, ParsesSdesInlineKeys) {

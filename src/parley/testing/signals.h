@@ -20,4 +20,16 @@ double RmsDbfs(std::span<const int16_t> samples);
 // std::invalid_argument if the lengths differ.
 double SnrDb(std::span<const int16_t> reference, std::span<const int16_t> test);
 
+// How well mono `source` is heard in mono `recording` (both at `sample_rate_hz`), 0..1:
+// the energy-weighted mean, over the 200 ms segments of the source that hold speech (RMS
+// above -40 dBFS), of each segment's correlation with the recording where that segment
+// aligns best (audio::CompareAligned, within 60 ms of the whole clip's alignment, which
+// is searched up to 1.5 s). Per segment, because a playout engine shortens or stretches
+// its buffer while it plays (time-scale modification), so one alignment does not fit the
+// whole clip. The recording is padded with 250 ms at the front, so that a source that
+// began before the recording still aligns at a positive lag. For the end-to-end call and
+// recording tests, which judge which voices a mix holds.
+double Heard(std::span<const int16_t> recording, std::span<const int16_t> source,
+             int sample_rate_hz);
+
 }  // namespace parley::testing
