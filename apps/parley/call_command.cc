@@ -48,12 +48,36 @@ double ConcealedPercent(const client::PeerStats& peer, const client::PeerStats* 
   return played > 0 ? 100.0 * static_cast<double>(concealed) / static_cast<double>(played) : 0.0;
 }
 
-std::string PeerLine(const client::PeerStats& peer, const client::PeerStats* before) {
+// Our RTCP figures about `ssrc`'s stream, or nullptr before its first packet reached them.
+const client::DownlinkStats* FindDownlink(const client::CallStats& stats, uint32_t ssrc) {
+  for (const client::DownlinkStats& downlink : stats.rtcp.downlinks) {
+    if (downlink.ssrc == ssrc) return &downlink;
+  }
+  return nullptr;
+}
+
+std::string PeerLine(const client::PeerStats& peer, const client::PeerStats* before,
+                     const client::DownlinkStats* downlink) {
   const std::string name = peer.identity.empty() ? fmt::format("{:08x}", peer.ssrc) : peer.identity;
+  // Loss of the last RTCP interval: what our latest report about this stream said.
+  const double loss_percent = downlink ? downlink->fraction_lost_percent : 0.0;
   return fmt::format(
-      "{} {} lost {} jitter {:.1f} ms buffer {:.0f} ms concealed {:.1f} % level -{} dBov", name,
-      peer.packets_received, peer.packets_lost, peer.jitter_ms, peer.buffered_ms,
-      ConcealedPercent(peer, before), peer.level_dbov);
+      "{} {} lost {} loss {:.1f} % jitter {:.1f} ms buffer {:.0f} ms concealed {:.1f} % level "
+      "-{} dBov",
+      name, peer.packets_received, peer.packets_lost, loss_percent, peer.jitter_ms,
+      peer.buffered_ms, ConcealedPercent(peer, before), peer.level_dbov);
+}
+
+// The link as RTCP measures it: the round trip, and our stream as the far end reported it
+// for its last interval.
+std::string LinkText(const client::RtcpSessionStats& rtcp) {
+  std::string text = rtcp.rtt_samples > 0 ? fmt::format("rtt {:.1f} ms", rtcp.smoothed_rtt_ms)
+                                          : std::string("rtt -");
+  if (rtcp.uplink.reported) {
+    text += fmt::format(" up loss {:.1f} % jitter {:.1f} ms", rtcp.uplink.fraction_lost_percent,
+                        rtcp.uplink.jitter_ms);
+  }
+  return text;
 }
 
 const client::PeerStats* FindPeer(const client::CallStats& stats, uint32_t ssrc) {
@@ -75,10 +99,11 @@ void PrintLine(const client::CallStats& stats, const client::CallStats& previous
     line += fmt::format(" | sent {} ({:.1f} kbit/s){}", stats.sender.packets_sent, kbps,
                         stats.sending_finished ? " done" : "");
   }
+  line += " | " + LinkText(stats.rtcp);
   if (stats.peers.empty()) line += " | nobody heard yet";
   // Concealment over the last interval: the whole call's share would hide a bad second.
   for (const client::PeerStats& peer : stats.peers) {
-    line += " | " + PeerLine(peer, FindPeer(previous, peer.ssrc));
+    line += " | " + PeerLine(peer, FindPeer(previous, peer.ssrc), FindDownlink(stats, peer.ssrc));
   }
   if (stats.recorded_frames > 0) {
     line +=
@@ -99,6 +124,14 @@ void PrintSummary(const client::CallStats& stats) {
                  stats.receiver.peers_refused,
              stats.receiver.own_ssrc, stats.receiver.not_rtp, stats.receiver.malformed,
              stats.receiver.peers_refused);
+  const client::RtcpSessionStats& rtcp = stats.rtcp;
+  fmt::print(stderr,
+             "parley call: RTCP {} reports sent ({} SR), {} received ({} malformed); {}; "
+             "{} RTT samples, latest {:.1f} ms; uplink loss {:.1f} % over the reports, {} "
+             "lost\n",
+             rtcp.reports_sent, rtcp.sender_reports_sent, rtcp.reports_received, rtcp.malformed,
+             LinkText(rtcp), rtcp.rtt_samples, rtcp.rtt_ms, rtcp.uplink.loss_percent,
+             rtcp.uplink.cumulative_lost);
   for (const client::PeerStats& peer : stats.peers) {
     const auto& p = peer.playout;
     const double mean_delay_ms = p.jitterBufferEmittedCount > 0
@@ -108,9 +141,9 @@ void PrintSummary(const client::CallStats& stats) {
                "parley call:   {}: concealedSamples {}, concealmentEvents {}, "
                "insertedSamplesForDeceleration {}, removedSamplesForAcceleration {}, "
                "mean jitterBufferDelay {:.1f} ms, packetsDiscarded {}\n",
-               PeerLine(peer, nullptr), p.concealedSamples, p.concealmentEvents,
-               p.insertedSamplesForDeceleration, p.removedSamplesForAcceleration, mean_delay_ms,
-               p.packetsDiscarded);
+               PeerLine(peer, nullptr, FindDownlink(stats, peer.ssrc)), p.concealedSamples,
+               p.concealmentEvents, p.insertedSamplesForDeceleration,
+               p.removedSamplesForAcceleration, mean_delay_ms, p.packetsDiscarded);
   }
 }
 

@@ -4,9 +4,10 @@
 //
 // The relay is set up as a server would be: participants added from the control thread
 // (the caller's; AddParticipant is retried while the command queue is full, as the
-// media thread drains it every batch or idle_wait), then every participant's hello sent
-// by the generator and acked. RelayUnderTest::Create measures the process's resident
-// memory around each step (RelayMemory).
+// media thread drains it every batch or idle_wait), then every participant's hello round
+// (hello, challenge, hello-with-cookie) made by the generator and acked.
+// RelayUnderTest::Create measures the process's resident memory around each step
+// (RelayMemory).
 //
 // Threading: create, read and destroy on the generator's thread; the forwarding runs on
 // the pinned thread.

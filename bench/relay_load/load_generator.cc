@@ -66,13 +66,17 @@ struct LoadGenerator::Impl {
         participants(l.participants()),
         packet_bytes(kRtpHeaderBytes + c.payload_bytes),
         rtp_ticks_per_packet(static_cast<uint32_t>(kRtpClockHz / c.rate_pps)),
-        send_buffers(kBatch * std::max(packet_bytes, relay::kHelloBytes), 0),
+        send_buffers(kBatch * std::max(packet_bytes, relay::kHelloMaxBytes), 0),
         receive_buffers(kBatch * kReceiveBufferBytes),
         sequence(participants, 0),
         rtp_timestamp(participants, 0),
         acked(participants, 0),
+        cookies(participants),
+        has_cookie(participants, 0),
+        reply_due(participants, 0),
         sent_in_window(participants, 0),
         delivered(participants * l.per_room(), 0) {
+    replies.reserve(participants);
     const size_t send_stride = send_buffers.size() / kBatch;
     for (size_t j = 0; j < kBatch; ++j) {
       send_iov[j].iov_base = send_buffers.data() + j * send_stride;
@@ -157,6 +161,36 @@ struct LoadGenerator::Impl {
     return direct_to;
   }
 
+  // Queues participant `p`'s hello in slot `j`: the hello-with-cookie once a challenge
+  // has come, the plain hello before.
+  void QueueHello(size_t j, size_t p, const sockaddr_in& to) {
+    relay::Hello hello{relay::HelloType::kHello, layout.participant_id(p), layout.join_secret(p),
+                       cookies[p]};
+    reply_due[p] = 0;
+    if (has_cookie[p]) {
+      const auto bytes = relay::SerializeHelloWithCookie(hello);
+      std::memcpy(Queue(j, p, bytes.size(), to), bytes.data(), bytes.size());
+      return;
+    }
+    const auto bytes = relay::SerializeHello(hello);
+    std::memcpy(Queue(j, p, bytes.size(), to), bytes.data(), bytes.size());
+  }
+
+  // Answers every challenge received since the last call with its hello-with-cookie.
+  void SendReplies(const sockaddr_in& to) {
+    size_t queued = 0;
+    for (size_t p : replies) {
+      if (!reply_due[p] || acked[p]) continue;  // already answered by a resend, or done
+      QueueHello(queued, p, to);
+      if (++queued == kBatch) {
+        (void)Flush(queued);
+        queued = 0;
+      }
+    }
+    (void)Flush(queued);
+    replies.clear();
+  }
+
   // --- Receiving ---
 
   // One recvmmsg; returns the datagrams read (0: none waiting).
@@ -203,9 +237,19 @@ struct LoadGenerator::Impl {
     }
     if (data[0] == relay::kHelloMarker) {
       relay::Hello hello;
-      if (relay::DecodeHello({data, size}, hello) == relay::HelloFault::kNone &&
-          hello.type == relay::HelloType::kAck &&
-          hello.participant_id == layout.participant_id(*receiver) && !acked[*receiver]) {
+      if (relay::DecodeHello({data, size}, hello) != relay::HelloFault::kNone ||
+          hello.participant_id != layout.participant_id(*receiver) || acked[*receiver]) {
+        return;
+      }
+      if (hello.type == relay::HelloType::kChallenge) {
+        // Answered at once (SendReplies), and every resend carries the latest cookie.
+        cookies[*receiver] = hello.cookie;
+        has_cookie[*receiver] = 1;
+        if (!reply_due[*receiver]) {
+          reply_due[*receiver] = 1;
+          replies.push_back(*receiver);
+        }
+      } else if (hello.type == relay::HelloType::kAck) {
         acked[*receiver] = 1;
         ++acked_count;
       }
@@ -354,6 +398,10 @@ struct LoadGenerator::Impl {
   size_t cursor = 0;
   std::vector<uint8_t> acked;
   size_t acked_count = 0;
+  std::vector<relay::HelloCookie> cookies;  // the latest challenge's, by participant
+  std::vector<uint8_t> has_cookie;
+  std::vector<uint8_t> reply_due;  // a challenge waits for its hello-with-cookie
+  std::vector<size_t> replies;     // participants with reply_due set, in arrival order
 
   // The phase running.
   uint32_t tag = 0;
@@ -437,14 +485,15 @@ Status LoadGenerator::Handshake(const net::SocketAddress& relay, std::chrono::na
   std::memcpy(&to, relay.sockaddr_ptr(), sizeof(to));
   std::fill(g.acked.begin(), g.acked.end(), 0);
   g.acked_count = 0;
+  std::fill(g.has_cookie.begin(), g.has_cookie.end(), 0);
+  std::fill(g.reply_due.begin(), g.reply_due.end(), 0);
+  g.replies.clear();
   const int64_t deadline = MonotonicNs() + timeout.count();
   while (g.acked_count < g.participants && MonotonicNs() < deadline) {
     size_t queued = 0;
     for (size_t p = 0; p < g.participants; ++p) {
       if (g.acked[p]) continue;
-      const auto bytes = relay::SerializeHello(
-          {relay::HelloType::kHello, layout_.participant_id(p), layout_.join_secret(p)});
-      std::memcpy(g.Queue(queued, p, bytes.size(), to), bytes.data(), bytes.size());
+      g.QueueHello(queued, p, to);
       if (++queued == kBatch) {
         (void)g.Flush(queued);
         queued = 0;
@@ -452,10 +501,13 @@ Status LoadGenerator::Handshake(const net::SocketAddress& relay, std::chrono::na
       }
     }
     (void)g.Flush(queued);
+    // The relay answers each first hello with a challenge: the replies go out as soon as
+    // the challenges are read, within the same resend interval.
     const int64_t resend_at = std::min(MonotonicNs() + kHelloResendNs, deadline);
     for (int64_t now = MonotonicNs(); now < resend_at && g.acked_count < g.participants;
          now = MonotonicNs()) {
-      if (g.Drain(kBatch) == 0) g.WaitReadable(resend_at - now);
+      g.SendReplies(to);
+      if (g.Drain(kBatch) == 0 && g.replies.empty()) g.WaitReadable(resend_at - now);
     }
   }
   if (g.acked_count < g.participants) {

@@ -113,8 +113,10 @@ class LoadGenerator {
   // request for its bookkeeping).
   int receive_buffer_bytes() const;
 
-  // Sends every participant's hello to `relay` until each is acked; resends the missing
-  // ones every 50 ms. Error: some were not acked within `timeout` (names how many).
+  // Sends every participant's hello to `relay` until each is acked, answering each
+  // challenge at once with the hello-with-cookie (relay/hello.h); resends the missing
+  // ones every 50 ms, with the latest cookie. Error: some were not acked within `timeout`
+  // (names how many).
   [[nodiscard]] Status Handshake(const net::SocketAddress& relay, std::chrono::nanoseconds timeout);
 
   PhaseStats RunPaced(Target target, const net::SocketAddress& forwarder, const PhaseTiming& timing,

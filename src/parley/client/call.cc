@@ -30,6 +30,23 @@ uint32_t RandomU32() {
   return (static_cast<uint32_t>(device()) << 16) ^ static_cast<uint32_t>(device());
 }
 
+// RFC 7022: a CNAME drawn at random per call, so that calls cannot be linked by it.
+std::string RandomCname() {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string cname = "parley-";
+  for (int word = 0; word < 3; ++word) {
+    uint32_t bits = RandomU32();
+    for (int digit = 0; digit < 8; ++digit, bits >>= 4) cname += kHex[bits & 0xF];
+  }
+  return cname;
+}
+
+rtp::SrtpStats Sum(const rtp::SrtpStats& a, const rtp::SrtpStats& b) {
+  return {a.rtp_packets + b.rtp_packets, a.rtcp_packets + b.rtcp_packets,
+          a.auth_failures + b.auth_failures, a.replays + b.replays,
+          a.other_failures + b.other_failures};
+}
+
 session::Capabilities OurCapabilities() {
   session::Capabilities capabilities;
   // RFC 7587: Opus is always announced as opus/48000/2, whatever is sent.
@@ -49,6 +66,7 @@ struct Call::Command {
     relay::JoinSecret secret{};
     std::string media_address;
     std::vector<session::PeerInfo> peers;
+    std::optional<rtp::SrtpKeyMaterial> srtp;
     bool rejoined = false;
   };
   struct PeerJoined {
@@ -109,6 +127,10 @@ Call::Call(Config config)
     : config_(std::move(config)), clock_(SystemClock::Instance()), handshake_(config_.hello) {}
 
 Status Call::Open() {
+  RtcpSessionConfig rtcp;
+  rtcp.ssrc = config_.ssrc;
+  rtcp.cname = RandomCname();
+  rtcp.seed = (uint64_t{RandomU32()} << 32) | RandomU32();
   if (!config_.send_path.empty()) {
     MediaSenderConfig sender;
     sender.profile = config_.profile;
@@ -119,7 +141,9 @@ Status Call::Open() {
     auto opened = MediaSender::OpenFile(config_.send_path, sender);
     if (!opened) return opened.error();
     sender_ = std::move(opened).value();
+    rtcp.clock_rate_hz = sender_->rtp_clock_rate_hz();
   }
+  rtcp_ = std::make_unique<RtcpSession>(clock_, rtcp);
   if (!config_.record_path.empty()) {
     auto opened = Recorder::Open(config_.record_path, config_.recorder);
     if (!opened) return opened.error();
@@ -128,7 +152,8 @@ Status Call::Open() {
   MediaReceiverConfig receiver;
   receiver.own_ssrc = config_.ssrc;
   receiver.max_peers = config_.max_peers;
-  receiver_ = std::make_unique<MediaReceiver>(clock_, receiver, static_cast<MixSink*>(this));
+  receiver_ =
+      std::make_unique<MediaReceiver>(clock_, receiver, static_cast<MixSink*>(this), rtcp_.get());
   return Status::Ok();
 }
 
@@ -235,6 +260,16 @@ void Call::Post(Command command) {
 
 void Call::OnJoined(const session::Joined& joined, bool rejoined) {
   Command::Joined command;
+  if (joined.srtp) {
+    // Signaling has checked the suite and the key's length already.
+    Result<rtp::SrtpKeyMaterial> key =
+        rtp::MakeSrtpKeyMaterial(joined.srtp->suite, joined.srtp->key);
+    if (!key) {
+      Post({Command::Failed{Error{"joined.srtp: " + key.error().message}}});
+      return;
+    }
+    command.srtp = *key;
+  }
   command.participant_id = joined.participant_id;
   std::copy(joined.media.hello_secret.begin(), joined.media.hello_secret.end(),
             command.secret.begin());
@@ -271,6 +306,13 @@ void Call::ApplyCommands(Clock::TimePoint now) {
         stop_ = true;
         continue;
       }
+      if (joined->srtp != srtp_key_) {
+        if (Status keyed = UseSrtpKey(joined->srtp); !keyed) {
+          Fail(keyed.error());
+          stop_ = true;
+          continue;
+        }
+      }
       media_address_ = *media;
       participant_id_ = joined->participant_id;
       if (joined->rejoined) ++rejoins_;
@@ -288,6 +330,7 @@ void Call::ApplyCommands(Clock::TimePoint now) {
       for (auto it = participant_ssrcs_.begin(); it != participant_ssrcs_.end(); ++it) {
         if (it->first == peer_left->participant_id) {
           receiver_->RemovePeer(it->second);
+          rtcp_->RemoveSource(it->second);
           participant_ssrcs_.erase(it);
           break;
         }
@@ -299,6 +342,39 @@ void Call::ApplyCommands(Clock::TimePoint now) {
       stop_ = true;
     }
   }
+}
+
+Status Call::UseSrtpKey(const std::optional<rtp::SrtpKeyMaterial>& key) {
+  receiver_->SetSrtp(nullptr);
+  if (srtp_out_) srtp_sent_before_ = Sum(srtp_sent_before_, srtp_out_->stats());
+  if (srtp_in_) srtp_received_before_ = Sum(srtp_received_before_, srtp_in_->stats());
+  srtp_out_.reset();
+  srtp_in_.reset();
+  srtp_key_ = key;
+  if (!key) return Status::Ok();
+  Result<rtp::SrtpOutboundSession> out = rtp::SrtpOutboundSession::Create(*key);
+  if (!out) return Error{"SRTP: " + out.error().message};
+  Result<rtp::SrtpInboundSession> in = rtp::SrtpInboundSession::Create(*key);
+  if (!in) return Error{"SRTP: " + in.error().message};
+  srtp_out_.emplace(std::move(out).value());
+  srtp_in_.emplace(std::move(in).value());
+  receiver_->SetSrtp(&*srtp_in_);
+  return Status::Ok();
+}
+
+void Call::SendRtcp(std::span<const uint8_t> report) {
+  std::span<const uint8_t> wire = report;
+  if (srtp_out_) {
+    // RtcpSession's reports fit kMaxRtcpReportBytes; the rest of the buffer is the tail
+    // room libsrtp needs.
+    if (report.size() > kMaxRtcpReportBytes) return;
+    std::copy(report.begin(), report.end(), srtcp_buffer_.begin());
+    // Refused: counted in the session's stats; never sent in the clear.
+    const std::optional<size_t> bytes = srtp_out_->TryProtectRtcp(srtcp_buffer_, report.size());
+    if (!bytes) return;
+    wire = std::span<const uint8_t>(srtcp_buffer_).first(*bytes);
+  }
+  if (!socket_.SendTo(wire, media_address_)) ++socket_errors_;
 }
 
 void Call::ReceiveAll(std::span<uint8_t> buffer) {
@@ -358,7 +434,8 @@ void Call::Loop() {
       if (sender_) {
         if (media_ready()) {
           if (!sender_->started()) sender_->Start(now);
-          auto sent = sender_->SendDue(now, socket_, media_address_);
+          auto sent = sender_->SendDue(now, socket_, media_address_, rtcp_.get(),
+                                       srtp_out_ ? &*srtp_out_ : nullptr);
           if (!sent) {
             Fail(sent.error());
             break;
@@ -367,6 +444,13 @@ void Call::Loop() {
           sender_->SkipDue(now);
         }
         sending_finished_ = sender_->finished();
+      }
+      if (media_ready()) {
+        if (!rtcp_->started()) rtcp_->Start(now);
+        // Read the clock again: the SR's timestamps say when it leaves, not when the
+        // loop woke.
+        const auto report = rtcp_->ReportDue(clock_.Now());
+        if (!report.empty()) SendRtcp(report);
       }
 
       const int64_t late_blocks = (now - next_mix) / kMixBlock;
@@ -382,6 +466,9 @@ void Call::Loop() {
       deadline = std::min(next_mix, now + kMaxWait);
       if (sender_ && media_ready()) {
         if (auto due = sender_->next_due()) deadline = std::min(deadline, *due);
+      }
+      if (auto report = rtcp_->next_report_time(); report && media_ready()) {
+        deadline = std::min(deadline, *report);
       }
       if (auto hello = handshake_.next_deadline(); hello && !p2p()) {
         deadline = std::min(deadline, *hello);
@@ -422,6 +509,11 @@ CallStats Call::Stats() const {
   stats.mix_blocks_skipped = mix_blocks_skipped_;
   stats.socket_errors = socket_errors_;
   stats.mix_level_dbov = mix_level_dbov_;
+  stats.rtcp = rtcp_->stats();
+  stats.srtp = srtp_key_.has_value();
+  stats.srtp_sent = srtp_out_ ? Sum(srtp_sent_before_, srtp_out_->stats()) : srtp_sent_before_;
+  stats.srtp_received =
+      srtp_in_ ? Sum(srtp_received_before_, srtp_in_->stats()) : srtp_received_before_;
   return stats;
 }
 

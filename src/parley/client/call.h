@@ -4,16 +4,31 @@
 //
 // Relay mode (relay_url set):
 //
-//   Start ─ SignalingClient::Join ─ joined {participant id, media address, hello secret}
+//   Start ─ SignalingClient::Join ─ joined {participant id, media address, hello secret,
+//                                           the room's SRTP key when the relay has SRTP on}
 //         ─ bind a UDP socket ─ media thread:
 //             hello every 200 ms until acked (HelloHandshake; none within 5 s: the call fails)
-//             then the file's packets, paced by the clock (MediaSender)
+//             then the file's packets, paced by the clock (MediaSender), and RTCP
+//             reports about every second (RtcpSession)
 //             every datagram from the relay ─> hello-ack, or MediaReceiver (one playout
-//             engine per peer SSRC) ─ every 10 ms: mix ─> Recorder, output sink
+//             engine per peer SSRC; RTCP and RTP statistics to the RtcpSession) ─ every
+//             10 ms: mix ─> Recorder, output sink
 //   peer_joined / peer_left: names the streams in the statistics / drops a peer's stream
 //   relay restarts: the signaling client reconnects with back-off and joins again; the
 //   media thread then says hello with the new secret (media paused, not queued, meanwhile:
 //   the file's clock keeps running as a live source's would)
+//
+// SRTP (relay mode, when `joined` carries the room's key): the media thread holds one
+// outbound session (every RTP packet MediaSender sends, every RTCP compound RtcpSession
+// writes: SRTP / SRTCP) and one inbound session (every RTP and RTCP datagram from the
+// relay is unprotected before MediaReceiver reads it; one that fails authentication or
+// the replay check is dropped and counted: CallStats::receiver.undecryptable, and by
+// reason in srtp_received). Hellos stay in the clear (the relay reads them). A rejoin
+// with the same key keeps both sessions, so sequence numbers and SRTCP indexes go on
+// rather than restarting under the same key (which would reuse keystream); a rejoin with
+// another key (the relay restarted) replaces them, and one without a key drops them.
+// Both are made on the media thread when the `joined` is applied; per packet nothing is
+// allocated but libsrtp's stream for an SSRC seen for the first time. P2P has no keys.
 //   Leave ─ stop the media thread ─ `leave` ─ close the recording
 //
 // P2P mode (peer set): no relay, no signaling, no hello. Both ends bind `listen` and send
@@ -21,23 +36,31 @@
 // (one engine per SSRC, its own SSRC excluded). The hello exists to prove to a relay that
 // an address belongs to a joined participant; between two peers who exchanged addresses
 // out of band there is nobody to prove it to. Nothing is authenticated: any host that
-// learns the port can add a stream (SRTP is the remedy, not built here yet).
+// learns the port can add a stream (there is no key exchange between peers, so no SRTP).
+// RTCP is the same as with a relay, exchanged with the peer from the start.
+//
+// RTCP (rtcp_session.h): relay mode starts it once the hello is acked (the relay drops
+// anything else before) and pauses it while reconnecting; the reports go where the media
+// goes. CallStats::rtcp holds the link's figures: uplink loss and jitter as the far end
+// reports them, downlink per peer SSRC, round-trip time.
 //
 // Timing: a real clock (SystemClock) and ppoll: the media thread wakes for the next
-// packet due, the next 10 ms mix, the next hello or a datagram, whichever comes first. A
-// thread stalled more than 5 mix blocks skips the missed blocks (counted) rather than mixing a
-// burst.
+// packet due, the next 10 ms mix, the next hello, the next RTCP report or a datagram,
+// whichever comes first. A thread stalled more than 5 mix blocks skips the missed blocks
+// (counted) rather than mixing a burst.
 //
 // Threading: Create/Start/Leave and the destructor on one controlling thread; Stats(),
 // status(), running(), sending_finished() from any thread. The output sink is called on
 // the media thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,8 +71,10 @@
 #include "parley/client/media_receiver.h"
 #include "parley/client/media_sender.h"
 #include "parley/client/recorder.h"
+#include "parley/client/rtcp_session.h"
 #include "parley/client/signaling_client.h"
 #include "parley/net/udp_socket.h"
+#include "parley/rtp/srtp_session.h"
 
 namespace parley::client {
 
@@ -108,8 +133,14 @@ struct CallStats {
   std::vector<PeerStats> peers;
   int64_t recorded_frames = 0;
   uint64_t mix_blocks_skipped = 0;  // 10 ms mixes the stalled thread skipped
-  uint64_t socket_errors = 0;       // receive errors, hellos the socket refused
+  uint64_t socket_errors = 0;       // receive errors; hellos, RTCP the socket refused
   int mix_level_dbov = 127;         // RFC 6464 level of the last 10 ms mixed (127: silence)
+  RtcpSessionStats rtcp;            // the link: uplink, downlink per peer SSRC, RTT
+  bool srtp = false;                // the latest `joined` carried a key: media is SRTP
+  // Over the call (every key): packets protected and refused (srtp_sent), unprotected and
+  // rejected by reason: authentication, replay, other (srtp_received).
+  rtp::SrtpStats srtp_sent;
+  rtp::SrtpStats srtp_received;
 };
 
 class Call final : private SignalingListener, private MixSink {
@@ -150,6 +181,8 @@ class Call final : private SignalingListener, private MixSink {
   void Loop();
   void ApplyCommands(Clock::TimePoint now);
   void ReceiveAll(std::span<uint8_t> buffer);
+  Status UseSrtpKey(const std::optional<rtp::SrtpKeyMaterial>& key);
+  void SendRtcp(std::span<const uint8_t> report);
   void Fail(const Error& error);
   bool media_ready() const;
   void Post(Command command);
@@ -167,6 +200,7 @@ class Call final : private SignalingListener, private MixSink {
   Config config_;
   const Clock& clock_;
   // Allocated by this.
+  std::unique_ptr<RtcpSession> rtcp_;  // before the sender and receiver that feed it
   std::unique_ptr<MediaSender> sender_;
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<MediaReceiver> receiver_;
@@ -183,6 +217,14 @@ class Call final : private SignalingListener, private MixSink {
   uint64_t mix_blocks_skipped_ = 0;
   uint64_t socket_errors_ = 0;
   int mix_level_dbov_ = 127;
+  // SRTP: the key of the latest `joined` and its sessions (media thread), the statistics
+  // of sessions replaced, and where an RTCP report is protected.
+  std::optional<rtp::SrtpKeyMaterial> srtp_key_;
+  std::optional<rtp::SrtpOutboundSession> srtp_out_;
+  std::optional<rtp::SrtpInboundSession> srtp_in_;
+  rtp::SrtpStats srtp_sent_before_;
+  rtp::SrtpStats srtp_received_before_;
+  std::array<uint8_t, kMaxRtcpReportBytes + rtp::kSrtpMaxRtcpOverheadBytes> srtcp_buffer_{};
   // Guards commands_ and status_.
   mutable std::mutex command_mutex_;
   std::vector<Command> commands_;

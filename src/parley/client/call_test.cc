@@ -1,27 +1,26 @@
 // End-to-end calls on loopback, in real time: two peers directly (P2P), three clients
-// through a relay, one link through the impairment proxy, and a relay restart. Speech is
+// through a relay (plain and SRTP), one link through the impairment proxy, and a relay
+// restart (plain and SRTP). Speech is
 // the 2 s opening of the test phrases (testing/speech.h), so each test takes about 3 s;
 // every wait has a deadline.
 #include "parley/client/call.h"
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
-#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "parley/audio/audio_file.h"
 #include "parley/audio/resampler.h"
-#include "parley/audio/similarity.h"
 #include "parley/lab/impair_proxy.h"
 #include "parley/relay/relay.h"
 #include "parley/session/token.h"
+#include "parley/testing/signals.h"
 #include "parley/testing/speech.h"
 
 namespace parley::client {
@@ -73,42 +72,10 @@ std::vector<int16_t> ReadRecording(const std::string& path) {
   return std::move(audio).value().TakeSamples();
 }
 
-// How well `source` is heard in `recording`: the energy-weighted mean, over the 200 ms
-// segments of the source that hold speech, of each segment's correlation with the
-// recording where that segment aligns best (audio::CompareAligned, within 60 ms of the
-// whole clip's alignment). Per segment, because the playout engine shortens or stretches
-// its buffer while it plays (time-scale modification), so one alignment does not fit the
-// whole clip. The recording is padded at the front so that a source that began before
-// the recording (the other end started first) still aligns at a positive lag.
+// How well `source` is heard in `recording` (testing::Heard: per-segment aligned
+// correlation, which time-scale modification in the playout engine does not upset).
 double Heard(const std::vector<int16_t>& recording, const std::vector<int16_t>& source) {
-  constexpr int64_t kPad = kRate / 4;
-  constexpr int64_t kSegment = kRate / 5;
-  constexpr int64_t kSearch = kRate * 60 / 1000;
-  std::vector<int16_t> padded(kPad, 0);
-  padded.insert(padded.end(), recording.begin(), recording.end());
-  const int64_t lag = audio::CompareAligned(source, padded, kRate, kRate * 3 / 2).lag_samples;
-  const std::span<const int16_t> heard(padded);
-  double weighted = 0;
-  double total_energy = 0;
-  for (int64_t begin = 0; begin + kSegment <= static_cast<int64_t>(source.size());
-       begin += kSegment) {
-    const auto segment =
-        std::span<const int16_t>(source).subspan(static_cast<size_t>(begin), kSegment);
-    double energy = 0;
-    for (int16_t x : segment) energy += static_cast<double>(x) * x;
-    // Speech only: below -40 dBFS RMS a segment is a pause.
-    if (energy / kSegment < 32768.0 * 32768.0 * 1e-4) continue;
-    const int64_t from = std::max<int64_t>(0, begin + lag - kSearch);
-    const int64_t to =
-        std::min<int64_t>(static_cast<int64_t>(heard.size()), begin + lag + kSegment + kSearch);
-    if (to - from < kSegment) continue;
-    const auto window = heard.subspan(static_cast<size_t>(from), static_cast<size_t>(to - from));
-    const auto similarity =
-        audio::CompareAligned(segment, window, kRate, static_cast<int>(to - from - kSegment));
-    weighted += similarity.correlation * energy;
-    total_energy += energy;
-  }
-  return total_energy > 0 ? weighted / total_energy : 0.0;
+  return testing::Heard(recording, source, kRate);
 }
 
 uint16_t FreeUdpPort() {
@@ -170,10 +137,33 @@ TEST(CallTest, TwoPeersExchangeSpeechDirectly) {
 
   ASSERT_TRUE(WaitUntil([&] { return call_a->sending_finished() && call_b->sending_finished(); }));
   RunFor(kTail);
+  // RTCP: each end's SR comes back in the other's report within about 2 s of the start
+  // (first report after 0.25..0.75 s, then every 0.5..1.5 s); usually already there.
+  EXPECT_TRUE(WaitUntil([&] {
+    return call_a->Stats().rtcp.rtt_samples > 0 && call_b->Stats().rtcp.rtt_samples > 0;
+  }));
   const CallStats stats_a = call_a->Stats();
   const CallStats stats_b = call_b->Stats();
   ASSERT_TRUE(call_a->Leave());
   ASSERT_TRUE(call_b->Leave());
+
+  // Both ends measured the loopback link: a round trip of a few hundred microseconds
+  // (compact NTP counts 15 us), nothing lost either way.
+  for (const CallStats* stats : {&stats_a, &stats_b}) {
+    SCOPED_TRACE(stats == &stats_a ? "a" : "b");
+    const RtcpSessionStats& rtcp = stats->rtcp;
+    EXPECT_GT(rtcp.rtt_ms, 0.0);
+    EXPECT_LT(rtcp.smoothed_rtt_ms, 50.0);
+    EXPECT_TRUE(rtcp.uplink.reported);
+    EXPECT_LE(rtcp.uplink.cumulative_lost, 1);
+    EXPECT_LT(rtcp.uplink.loss_percent, 2.0);
+    ASSERT_EQ(rtcp.downlinks.size(), 1u);
+    EXPECT_LT(rtcp.downlinks[0].loss_percent, 2.0);
+    EXPECT_TRUE(rtcp.downlinks[0].sender_report_received);
+    EXPECT_EQ(rtcp.malformed, 0u);
+    EXPECT_EQ(stats->receiver.rtcp_packets, rtcp.reports_received);
+    RecordProperty(stats == &stats_a ? "a_rtt_ms" : "b_rtt_ms", std::to_string(rtcp.rtt_ms));
+  }
 
   // 2 s of 20 ms packets each way. b started first: its first packet may have reached
   // a's port before a bound it.
@@ -199,9 +189,10 @@ TEST(CallTest, TwoPeersExchangeSpeechDirectly) {
 class RelayCallTest : public ::testing::Test {
  protected:
   void SetUp() override { StartRelay("127.0.0.1:0"); }
-  void StartRelay(const std::string& signaling) {
+  void StartRelay(const std::string& signaling, bool srtp = false) {
     session::RelayConfig config;
     config.token_secret = kSecret;
+    config.srtp = srtp;
     config.listen_signaling = signaling;
     config.listen_media = "127.0.0.1:0";
     config.metrics_listen = "";
@@ -322,6 +313,27 @@ TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
   RecordProperty("bob_hears_alice", std::to_string(bob_hears_alice));
   EXPECT_GT(alice_hears_bob, kHeardThroughLoss);
   EXPECT_GT(bob_hears_alice, kHeardThroughLoss);
+
+  // RTCP measured both ends of each link. bob's goes through the proxy: 10 ms each way and
+  // 10 % loss; alice's is plain loopback.
+  EXPECT_GT(bob_stats.rtcp.rtt_samples, 0u);
+  EXPECT_GT(bob_stats.rtcp.smoothed_rtt_ms, 15.0);
+  EXPECT_LT(bob_stats.rtcp.smoothed_rtt_ms, 100.0);
+  EXPECT_LT(alice_stats.rtcp.smoothed_rtt_ms, 10.0);
+  EXPECT_GT(bob_stats.rtcp.uplink.loss_percent, 2.0);
+  EXPECT_LT(bob_stats.rtcp.uplink.loss_percent, 25.0);
+  RecordProperty("bob_rtt_ms", std::to_string(bob_stats.rtcp.smoothed_rtt_ms));
+  RecordProperty("bob_uplink_loss_percent", std::to_string(bob_stats.rtcp.uplink.loss_percent));
+  // And the relay, which terminates RTCP, saw the same: some uplink intervals lost more
+  // than 2 % (bob's), and round trips above 10 ms (bob's) as well as below (alice's).
+  const Result<relay::RelayStats> relay_stats = relay_->stats();
+  ASSERT_TRUE(relay_stats.ok()) << relay_stats.error().message;
+  const relay::LinkDistributions& links = relay_stats->links;
+  ASSERT_EQ(links.uplink_loss.upper_bounds[2], 0.02);
+  EXPECT_GT(links.uplink_loss.count - links.uplink_loss.cumulative[2], 0u);
+  ASSERT_EQ(links.rtt.upper_bounds[1], 0.01);
+  EXPECT_GT(links.rtt.cumulative[1], 0u);
+  EXPECT_GT(links.rtt.count - links.rtt.cumulative[1], 0u);
 }
 
 TEST_F(RelayCallTest, ACallRejoinsAndResumesMediaWhenTheRelayRestarts) {
@@ -349,6 +361,118 @@ TEST_F(RelayCallTest, ACallRejoinsAndResumesMediaWhenTheRelayRestarts) {
   const CallStats stats = alice->Stats();
   EXPECT_EQ(stats.rejoins, 1u);
   EXPECT_EQ(stats.media_address, relay_->media_address());
+  EXPECT_TRUE(alice->Leave());
+  EXPECT_TRUE(bob->Leave());
+}
+
+// The relay hands out a room key: every client sends SRTP and SRTCP and reads only what
+// authenticates; the relay reads the clients' SRTCP and answers in SRTCP.
+class SrtpRelayCallTest : public RelayCallTest {
+ protected:
+  void SetUp() override { StartRelay("127.0.0.1:0", /*srtp=*/true); }
+};
+
+TEST_F(SrtpRelayCallTest, ThreeClientsHearEachOtherAndMeasureRttOverSrtp) {
+  const std::vector<std::string> names = {"alice", "bob", "carol"};
+  std::vector<std::unique_ptr<Call>> calls;
+  for (size_t i = 0; i < names.size(); ++i) {
+    calls.push_back(MakeCall(ConfigFor(names[i], static_cast<int>(i))));
+  }
+  for (auto& call : calls) ASSERT_TRUE(call->Start());
+  ASSERT_TRUE(WaitUntil([&] {
+    for (auto& call : calls) {
+      if (!call->sending_finished()) return false;
+    }
+    return true;
+  }));
+  RunFor(kTail);
+  // Each client's SR echoed in the relay's SRTCP, and the relay's SRs echoed in the
+  // clients' SRTCP: round trips at both ends (usually there already).
+  EXPECT_TRUE(WaitUntil([&] {
+    for (auto& call : calls) {
+      if (call->Stats().rtcp.rtt_samples == 0) return false;
+    }
+    const Result<relay::RelayStats> relay_stats = relay_->stats();
+    return relay_stats.ok() && relay_stats->links.rtt.count > 0;
+  }));
+  std::vector<CallStats> stats;
+  for (auto& call : calls) stats.push_back(call->Stats());
+  const Result<relay::RelayStats> relay_stats = relay_->stats();
+  for (auto& call : calls) ASSERT_TRUE(call->Leave());
+
+  for (size_t i = 0; i < names.size(); ++i) {
+    SCOPED_TRACE(names[i]);
+    const CallStats& s = stats[i];
+    EXPECT_TRUE(s.srtp);
+    EXPECT_EQ(s.sender.packets_sent, 100u);
+    EXPECT_EQ(s.sender.protect_failures, 0u);
+    // Everything sent was protected, everything received authenticated: nothing refused.
+    EXPECT_EQ(s.srtp_sent.rtp_packets, 100u);
+    EXPECT_EQ(s.srtp_sent.rtcp_packets, s.rtcp.reports_sent);
+    EXPECT_EQ(s.receiver.undecryptable, 0u);
+    EXPECT_EQ(
+        s.srtp_received.auth_failures + s.srtp_received.replays + s.srtp_received.other_failures,
+        0u);
+    EXPECT_EQ(s.srtp_received.rtcp_packets, s.rtcp.reports_received);
+    EXPECT_EQ(s.rtcp.malformed, 0u);
+    // RTT over loopback: a few hundred microseconds (compact NTP counts 15 us).
+    EXPECT_GT(s.rtcp.rtt_samples, 0u);
+    EXPECT_LT(s.rtcp.smoothed_rtt_ms, 50.0);
+    EXPECT_TRUE(s.rtcp.uplink.reported);
+    RecordProperty(names[i] + "_rtt_ms", std::to_string(s.rtcp.rtt_ms));
+    ASSERT_EQ(s.peers.size(), 2u);
+    for (const PeerStats& peer : s.peers) {
+      EXPECT_GE(peer.packets_received, 95u);
+      EXPECT_LE(peer.packets_received, 100u);
+    }
+    const auto heard = ReadRecording(TempPath(names[i] + "_heard.wav"));
+    for (const std::string& other : names) {
+      const double correlation = Heard(heard, sources_[other]);
+      RecordProperty(names[i] + "_hears_" + other, std::to_string(correlation));
+      if (other == names[i]) {
+        EXPECT_LT(correlation, kNotHeard) << names[i] << " hears itself";
+      } else {
+        EXPECT_GT(correlation, kHeardInMix) << names[i] << " does not hear " << other;
+      }
+    }
+  }
+  ASSERT_TRUE(relay_stats.ok()) << relay_stats.error().message;
+  EXPECT_GT(relay_stats->router.rtcp_received, 0u);
+  EXPECT_EQ(relay_stats->router.rtcp_undecryptable, 0u);
+  EXPECT_EQ(relay_stats->router.rtcp_malformed, 0u);
+  EXPECT_GT(relay_stats->router.rtcp_reports_sent, 0u);
+  EXPECT_EQ(relay_stats->router.rtcp_protect_failures, 0u);
+  EXPECT_GT(relay_stats->links.rtt.count, 0u);
+}
+
+// The restarted relay makes the room anew with another key: both calls replace their
+// sessions, and alice's SRTP reaches bob again.
+TEST_F(SrtpRelayCallTest, ARejoinWithTheNewRoomKeyResumesMedia) {
+  CallConfig alice_config = ConfigFor("alice", 0);
+  alice_config.loop = true;
+  auto alice = MakeCall(alice_config);
+  auto bob = MakeCall(ConfigFor("bob", -1));
+  ASSERT_TRUE(alice->Start());
+  ASSERT_TRUE(bob->Start());
+  auto heard_from_alice = [&] {
+    const CallStats stats = bob->Stats();
+    return stats.peers.empty() ? uint64_t{0} : stats.peers[0].packets_received;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= 10; }));
+
+  const std::string signaling = relay_->signaling_address().ToString();
+  relay_->Stop();
+  ASSERT_TRUE(WaitUntil([&] { return alice->state() == CallState::kReconnecting; }));
+  relay_.reset();
+  StartRelay(signaling, /*srtp=*/true);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return alice->state() == CallState::kActive && bob->state() == CallState::kActive; }));
+  const uint64_t before = heard_from_alice();
+  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= before + 10; }));
+  const CallStats stats = alice->Stats();
+  EXPECT_EQ(stats.rejoins, 1u);
+  EXPECT_TRUE(stats.srtp);
+  EXPECT_EQ(stats.srtp_sent.other_failures, 0u);
   EXPECT_TRUE(alice->Leave());
   EXPECT_TRUE(bob->Leave());
 }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "parley/client/rtcp_session.h"
 #include "parley/session/signaling.h"
 
 namespace parley::client {
@@ -14,6 +15,9 @@ constexpr uint8_t kRtpVersionBits = 0x80;  // version 2 in the top two bits
 // RFC 5761 4: RTCP packet types 192..223 leave 64..95 in the low 7 bits of byte 1.
 constexpr int kRtcpLowMin = 64;
 constexpr int kRtcpLowMax = 95;
+// SRTP datagrams are unprotected in a copy of this size: the call's receive buffer
+// (larger datagrams never reach the receiver), far above a voice packet on any MTU.
+constexpr size_t kMaxSrtpDatagramBytes = 2048;
 
 bool IsRtpVersion2(std::span<const uint8_t> datagram) {
   return !datagram.empty() && (datagram[0] & 0xC0) == kRtpVersionBits;
@@ -65,10 +69,11 @@ struct MediaReceiver::Peer {
   int level_dbov = rtp::kAudioLevelSilenceDbov;
 };
 
-MediaReceiver::MediaReceiver(const Clock& clock, Config config, MixSink* sink)
+MediaReceiver::MediaReceiver(const Clock& clock, Config config, MixSink* sink, RtcpSession* rtcp)
     : clock_(clock),
       config_(std::move(config)),
       sink_(sink),
+      rtcp_(rtcp),
       block_frames_(config_.engine.output_rate_hz / 100) {
   if (config_.max_peers < 1 || config_.max_peers > session::kMaxRoomParticipants) {
     throw std::invalid_argument("MediaReceiverConfig.max_peers must be 1..100");
@@ -83,6 +88,7 @@ MediaReceiver::MediaReceiver(const Clock& clock, Config config, MixSink* sink)
   playout::PlayoutEngine check(clock_, config_.engine);
   peers_.reserve(config_.max_peers);
   accumulator_.resize(static_cast<size_t>(block_frames_));
+  plain_.resize(kMaxSrtpDatagramBytes);
 }
 
 MediaReceiver::~MediaReceiver() = default;
@@ -105,14 +111,33 @@ std::string MediaReceiver::TakeIdentity(uint32_t ssrc) {
   return {};
 }
 
-MediaReceiver::Verdict MediaReceiver::OnDatagram(std::span<const uint8_t> datagram) {
+MediaReceiver::Verdict MediaReceiver::OnDatagram(std::span<const uint8_t> wire) {
   ++counters_.datagrams;
-  if (!IsRtpVersion2(datagram)) {
+  if (!IsRtpVersion2(wire)) {
     ++counters_.not_rtp;
     return Verdict::kNotRtp;
   }
+  std::span<const uint8_t> datagram = wire;
+  if (srtp_ != nullptr) {
+    // The header that tells RTP from RTCP is in the clear in SRTP and SRTCP alike.
+    if (wire.size() > plain_.size()) {
+      ++counters_.undecryptable;
+      return Verdict::kUndecryptable;
+    }
+    std::copy(wire.begin(), wire.end(), plain_.begin());
+    const std::span<uint8_t> copy = std::span(plain_).first(wire.size());
+    const std::optional<size_t> plain =
+        IsRtcp(wire) ? srtp_->TryUnprotectRtcp(copy) : srtp_->TryUnprotectRtp(copy);
+    if (!plain) {
+      ++counters_.undecryptable;
+      return Verdict::kUndecryptable;
+    }
+    datagram = copy.first(*plain);
+  }
   if (IsRtcp(datagram)) {
     ++counters_.rtcp_packets;
+    // A malformed compound is counted by the session; nothing more to do with it here.
+    if (rtcp_ != nullptr) (void)rtcp_->OnRtcpReceived(datagram, clock_.Now());
     return Verdict::kRtcp;
   }
   auto packet = rtp::ParseRtpPacket(datagram);
@@ -139,8 +164,12 @@ MediaReceiver::Verdict MediaReceiver::OnDatagram(std::span<const uint8_t> datagr
   const Clock::TimePoint now = clock_.Now();
   peer->last_arrival = now;
   ++peer->packets;
-  peer->bytes += datagram.size();
+  peer->bytes += wire.size();
   peer->statistics.OnPacket(packet->sequence_number(), packet->timestamp(), now);
+  if (rtcp_ != nullptr) {
+    rtcp_->OnRtpReceived(ssrc, packet->sequence_number(), packet->timestamp(),
+                         RtpClockRate(config_.engine), now);
+  }
   if (!peer->engine.InsertPacket(*packet)) ++peer->rejected;
   ++counters_.rtp_packets;
   return Verdict::kPlayed;

@@ -1,10 +1,13 @@
 // What a participant hears: every peer's RTP stream in its own playout engine, pulled
 // every 10 ms and mixed.
 //
-//   datagram ─> RTP? ──no──> counted (RTCP, hello-acks, noise), dropped
-//                 │ yes
-//                 ├─ own SSRC ──> dropped (a participant never hears itself)
-//                 └─ SSRC ──> that peer's PlayoutEngine (created on its first packet)
+//   datagram ─> neither RTP nor RTCP (hello-acks, noise) ──> counted, dropped
+//             ─> SRTP session set (SetSrtp): SRTCP / SRTP unprotected first (in a copy);
+//                one that fails authentication or the replay check ──> counted, dropped
+//             ─> RTCP ──> the RtcpSession when one is given (dropped otherwise); counted
+//             ─> RTP ─┬─ own SSRC ──> dropped (a participant never hears itself)
+//                     └─ SSRC ──> that peer's PlayoutEngine (created on its first packet),
+//                                 and the RtcpSession's statistics of that SSRC
 //   Pull10ms: each engine's 10 ms block, summed with saturation ──> out, and the MixSink
 //
 // Peers: at most max_peers streams at once (each engine holds its buffers and decoder);
@@ -16,7 +19,8 @@
 // payload type 111 and RED at 63 by default; its W3C statistics are the peer's.
 //
 // Threading: not thread-safe; one thread (or the caller's lock) calls everything. Per
-// packet and per block: no allocation, except when a peer's engine is created.
+// packet and per block: no allocation, except when a peer's engine is created (and, with
+// SRTP, libsrtp's stream for an SSRC heard for the first time).
 #pragma once
 
 #include <chrono>
@@ -31,8 +35,11 @@
 #include "parley/base/result.h"
 #include "parley/playout/playout_engine.h"
 #include "parley/rtp/receive_statistics.h"
+#include "parley/rtp/srtp_session.h"
 
 namespace parley::client {
+
+class RtcpSession;  // rtcp_session.h
 
 // Receives the mixed audio: one 10 ms mono block per Pull10ms, valid during the call.
 class MixSink {
@@ -79,12 +86,15 @@ struct PeerStats {
 };
 
 struct ReceiverCounters {
-  uint64_t datagrams = 0;      // given to OnDatagram
-  uint64_t rtp_packets = 0;    // RTP given to a peer's engine
-  uint64_t rtcp_packets = 0;   // RTCP: not used yet (reports are the relay's), dropped
-  uint64_t own_ssrc = 0;       // RTP with the own SSRC, dropped
-  uint64_t not_rtp = 0;        // neither RTP nor RTCP (hello-acks, STUN, noise), dropped
-  uint64_t malformed = 0;      // RTP version but not a valid RTP packet, dropped
+  uint64_t datagrams = 0;     // given to OnDatagram
+  uint64_t rtp_packets = 0;   // RTP given to a peer's engine
+  uint64_t rtcp_packets = 0;  // RTCP: to the RtcpSession, or dropped without one
+  uint64_t own_ssrc = 0;      // RTP with the own SSRC, dropped
+  uint64_t not_rtp = 0;       // neither RTP nor RTCP (hello-acks, STUN, noise), dropped
+  uint64_t malformed = 0;     // RTP version but not a valid RTP packet, dropped
+  // SRTP on: SRTP or SRTCP that failed authentication, the replay check or unprotecting
+  // (the session's stats say which), or above 2048 bytes, dropped.
+  uint64_t undecryptable = 0;
   uint64_t peers_refused = 0;  // packets of a new SSRC beyond max_peers, dropped
   uint64_t peers_created = 0;
   uint64_t peers_removed = 0;    // by RemovePeer or the idle timeout
@@ -97,12 +107,14 @@ class MediaReceiver {
   using Config = MediaReceiverConfig;
 
   // What OnDatagram did with a datagram.
-  enum class Verdict { kPlayed, kRtcp, kOwnSsrc, kNotRtp, kMalformed, kRefused };
+  enum class Verdict { kPlayed, kRtcp, kOwnSsrc, kNotRtp, kMalformed, kRefused, kUndecryptable };
 
-  // `clock` (arrival times of packets) and `sink` (may be null) must outlive the receiver.
-  // Throws std::invalid_argument for a Config outside its documented ranges or an engine
-  // config the PlayoutEngine refuses.
-  MediaReceiver(const Clock& clock, Config config, MixSink* sink = nullptr);
+  // `clock` (arrival times of packets), `sink` and `rtcp` (each may be null) must outlive
+  // the receiver. `rtcp` gets every RTCP datagram and every RTP packet given to a peer's
+  // engine. Throws std::invalid_argument for a Config outside its documented ranges or an
+  // engine config the PlayoutEngine refuses.
+  MediaReceiver(const Clock& clock, Config config, MixSink* sink = nullptr,
+                RtcpSession* rtcp = nullptr);
   ~MediaReceiver();
   MediaReceiver(const MediaReceiver&) = delete;
   MediaReceiver& operator=(const MediaReceiver&) = delete;
@@ -110,6 +122,12 @@ class MediaReceiver {
   // A datagram that arrived now (clock.Now()). Never fails: the verdict says what became
   // of it, and the counters count it.
   Verdict OnDatagram(std::span<const uint8_t> datagram);
+
+  // From now on every RTP/RTCP datagram is SRTP/SRTCP, unprotected with `srtp` before it
+  // is read (a datagram that is not is undecryptable). nullptr: plain RTP and RTCP again.
+  // `srtp` is not owned and must outlive its use; the caller replaces it (a new key) by
+  // calling this again.
+  void SetSrtp(rtp::SrtpInboundSession* srtp) { srtp_ = srtp; }
 
   // Writes the next 10 ms of the mix into `out` (block_frames() mono samples) and hands it
   // to the sink. Silence when nobody is there. Removes peers idle for peer_timeout first.
@@ -137,11 +155,14 @@ class MediaReceiver {
   const Clock& clock_;
   const Config config_;
   MixSink* const sink_;
+  RtcpSession* const rtcp_;
   // Allocated by this.
   std::vector<std::unique_ptr<Peer>> peers_;
   std::vector<int32_t> accumulator_;
   std::vector<std::pair<uint32_t, std::string>> pending_identities_;
+  std::vector<uint8_t> plain_;  // SRTP: where a datagram is unprotected
   // Others.
+  rtp::SrtpInboundSession* srtp_ = nullptr;
   const int block_frames_;
   ReceiverCounters counters_;
 };

@@ -10,7 +10,11 @@
 #include <vector>
 
 #include "parley/client/media_sender.h"
+#include "parley/client/rtcp_session.h"
 #include "parley/relay/hello.h"
+#include "parley/rtp/ntp_time.h"
+#include "parley/rtp/rtcp_packet.h"
+#include "parley/rtp/srtp_session.h"
 #include "parley/testing/signals.h"
 
 namespace parley::client {
@@ -175,6 +179,104 @@ TEST(MediaReceiverTest, WhatIsNotRtpIsCountedAndDropped) {
   EXPECT_EQ(counters.rtcp_packets, 1u);
   EXPECT_EQ(counters.malformed, 1u);
   EXPECT_EQ(receiver.peer_count(), 0u);
+}
+
+TEST(MediaReceiverTest, RtpAndRtcpReachTheRtcpSession) {
+  SimulatedClock clock;
+  RtcpSession rtcp(clock, {.ssrc = 1, .cname = "r"});
+  MediaReceiver receiver(clock, {.own_ssrc = 1}, nullptr, &rtcp);
+  Stream own(1, 2500.0, 0.3);
+  Stream alice(2, 440.0, 0.3);
+  Drive(receiver, clock, {&own, &alice}, 50);
+  rtp::RtcpCompound sr;
+  sr.packets.emplace_back(
+      rtp::SenderReport{2, {rtp::WallTimeToNtp(clock.WallNow()), 0, 50, 0}, {}, {}});
+  std::vector<uint8_t> bytes(rtp::RtcpCompoundSize(sr));
+  ASSERT_TRUE(rtp::WriteRtcpCompound(sr, bytes));
+  EXPECT_EQ(receiver.OnDatagram(bytes), MediaReceiver::Verdict::kRtcp);
+  const std::array<uint8_t, 8> cut = {0x80, 201, 0, 5, 0, 0, 0, 2};  // length past the end
+  EXPECT_EQ(receiver.OnDatagram(cut), MediaReceiver::Verdict::kRtcp);
+
+  EXPECT_EQ(receiver.counters().rtcp_packets, 2u);
+  const RtcpSessionStats stats = rtcp.stats();
+  EXPECT_EQ(stats.reports_received, 1u);
+  EXPECT_EQ(stats.malformed, 1u);
+  ASSERT_EQ(stats.downlinks.size(), 1u);  // its own stream is not a peer
+  EXPECT_EQ(stats.downlinks[0].ssrc, 2u);
+  EXPECT_EQ(stats.downlinks[0].packets_received, 49u);  // the first ends A.1's probation
+  EXPECT_TRUE(stats.downlinks[0].sender_report_received);
+}
+
+// SRTP: what a peer sends through the relay, protected with the room's key.
+std::vector<uint8_t> Protect(rtp::SrtpOutboundSession& out, std::vector<uint8_t> plain, bool rtcp) {
+  const size_t size = plain.size();
+  plain.resize(size + rtp::kSrtpMaxRtcpOverheadBytes);
+  Result<size_t> bytes = rtcp ? out.ProtectRtcp(plain, size) : out.ProtectRtp(plain, size);
+  if (!bytes) throw std::runtime_error(bytes.error().message);
+  plain.resize(*bytes);
+  return plain;
+}
+
+TEST(MediaReceiverTest, WithSrtpItPlaysWhatAuthenticatesAndDropsTheRest) {
+  std::vector<uint8_t> key_then_salt(28);
+  for (size_t i = 0; i < key_then_salt.size(); ++i) key_then_salt[i] = static_cast<uint8_t>(5 + i);
+  const Result<rtp::SrtpKeyMaterial> key =
+      rtp::MakeSrtpKeyMaterial("AEAD_AES_128_GCM", key_then_salt);
+  ASSERT_TRUE(key.ok());
+  Result<rtp::SrtpOutboundSession> peer = rtp::SrtpOutboundSession::Create(*key);
+  Result<rtp::SrtpInboundSession> in = rtp::SrtpInboundSession::Create(*key);
+  ASSERT_TRUE(peer.ok() && in.ok());
+
+  SimulatedClock clock;
+  CountingSink sink;
+  RtcpSession rtcp(clock, {.ssrc = 1, .cname = "r"});
+  MediaReceiver receiver(clock, {.own_ssrc = 1}, &sink, &rtcp);
+  receiver.SetSrtp(&*in);
+  Stream alice(2, 440.0, 0.3);
+  std::vector<int16_t> block(static_cast<size_t>(receiver.block_frames()));
+  std::vector<uint8_t> first;
+  for (int i = 0; i < 100; ++i) {  // 2 s
+    const std::vector<uint8_t> wire = Protect(*peer, alice.Next(), false);
+    if (i == 0) first = wire;
+    EXPECT_EQ(receiver.OnDatagram(wire), MediaReceiver::Verdict::kPlayed) << i;
+    for (int half = 0; half < 2; ++half) {
+      receiver.Pull10ms(block);
+      clock.Advance(milliseconds(10));
+    }
+  }
+  const auto last_second = std::span<const int16_t>(sink.samples).last(kRate);
+  EXPECT_NEAR(ToneAmplitude(last_second, 440.0), 0.3, 0.035);
+
+  // The relay's SR about alice, as SRTCP: read by the RTCP session.
+  rtp::RtcpCompound sr;
+  sr.packets.emplace_back(
+      rtp::SenderReport{2, {rtp::WallTimeToNtp(clock.WallNow()), 0, 100, 0}, {}, {}});
+  std::vector<uint8_t> sr_bytes(rtp::RtcpCompoundSize(sr));
+  ASSERT_TRUE(rtp::WriteRtcpCompound(sr, sr_bytes));
+  EXPECT_EQ(receiver.OnDatagram(Protect(*peer, sr_bytes, true)), MediaReceiver::Verdict::kRtcp);
+  EXPECT_TRUE(rtcp.stats().downlinks.at(0).sender_report_received);
+
+  // Tampered, replayed, or in the clear (RTP and RTCP): dropped, never played or read.
+  std::vector<uint8_t> tampered = Protect(*peer, alice.Next(), false);
+  tampered[20] ^= 0x10;
+  const auto undecryptable = MediaReceiver::Verdict::kUndecryptable;
+  EXPECT_EQ(receiver.OnDatagram(tampered), undecryptable);
+  EXPECT_EQ(receiver.OnDatagram(first), undecryptable);
+  EXPECT_EQ(receiver.OnDatagram(alice.Next()), undecryptable);
+  EXPECT_EQ(receiver.OnDatagram(sr_bytes), undecryptable);
+  const ReceiverCounters& counters = receiver.counters();
+  EXPECT_EQ(counters.undecryptable, 4u);
+  EXPECT_EQ(counters.rtp_packets, 100u);
+  EXPECT_EQ(counters.rtcp_packets, 1u);
+  EXPECT_EQ(rtcp.stats().reports_received, 1u);
+  EXPECT_EQ(in->stats().replays, 1u);
+  EXPECT_EQ(in->stats().auth_failures + in->stats().other_failures, 3u);
+  ASSERT_EQ(receiver.peer_stats().size(), 1u);
+  EXPECT_EQ(receiver.peer_stats()[0].packets_received, 100u);
+
+  // Without the session, plain RTP plays again.
+  receiver.SetSrtp(nullptr);
+  EXPECT_EQ(receiver.OnDatagram(alice.Next()), MediaReceiver::Verdict::kPlayed);
 }
 
 TEST(MediaReceiverTest, StatsNameThePeerAndCountItsLoss) {

@@ -9,6 +9,7 @@
 
 #include "parley/audio/audio_file.h"
 #include "parley/audio/resampler.h"
+#include "parley/client/rtcp_session.h"
 #include "parley/codec/registry.h"
 #include "parley/container/ogg_opus_reader.h"
 #include "parley/rtp/red.h"
@@ -62,6 +63,7 @@ Status CheckConfig(const MediaSenderConfig& config) {
 struct MediaSender::Source {
   bool ogg = false;
   int payload_type = 111;
+  int rtp_clock_rate_hz = kOpusRtpRateHz;
 
   // --- PCM ---
   std::unique_ptr<codec::AudioEncoder> encoder;
@@ -155,6 +157,7 @@ Result<std::unique_ptr<MediaSender>> MediaSender::FromAudio(const audio::AudioFr
   source->payload.resize(source->encoder->max_payload_bytes());
   source->payload_type =
       codec.static_payload_type >= 0 ? codec.static_payload_type : config.payload_type;
+  source->rtp_clock_rate_hz = codec.rtp_clock_rate_hz;
   source->red_blocks = profile->red_blocks;
   source->red_payload_type = config.red_payload_type;
   source->history.resize(static_cast<size_t>(source->red_blocks));
@@ -211,6 +214,8 @@ std::optional<Clock::TimePoint> MediaSender::next_due() const {
   if (!started_ || finished()) return std::nullopt;
   return start_ + scheduled_;
 }
+
+int MediaSender::rtp_clock_rate_hz() const { return source_->rtp_clock_rate_hz; }
 
 nanoseconds MediaSender::file_duration() const {
   if (source_->ogg) {
@@ -309,27 +314,40 @@ Result<size_t> MediaSender::NextPacket(std::span<uint8_t> out) {
   }
   auto size = rtp::WriteRtpPacket(fields, payload, out);
   if (!size) return size.error();
+  last_payload_bytes_ = payload.size();
   Advance(true);
   return *size;
 }
 
 Result<int> MediaSender::SendDue(Clock::TimePoint now, net::UdpSocket& socket,
-                                 const net::SocketAddress& to) {
+                                 const net::SocketAddress& to, RtcpSession* rtcp,
+                                 rtp::SrtpOutboundSession* srtp) {
   int64_t due = PacketsDue(now);
   for (; due > config_.max_burst_packets; --due) SkipPacket();
   int sent = 0;
   for (int64_t i = 0; i < due; ++i) {
-    auto size = NextPacket(packet_);
+    const uint32_t timestamp = timestamp_;
+    auto size = NextPacket(std::span(packet_).first(kMaxRtpPacketBytes));
     if (!size) return size.error();
     if (*size == 0) continue;
-    auto result = socket.SendTo(std::span<const uint8_t>(packet_).first(*size), to);
+    size_t bytes = *size;
+    if (srtp != nullptr) {
+      const std::optional<size_t> protected_bytes = srtp->TryProtectRtp(packet_, bytes);
+      if (!protected_bytes) {
+        ++stats_.protect_failures;
+        continue;
+      }
+      bytes = *protected_bytes;
+    }
+    auto result = socket.SendTo(std::span<const uint8_t>(packet_).first(bytes), to);
     if (!result) {
       ++stats_.send_errors;
       continue;
     }
     ++sent;
     ++stats_.packets_sent;
-    stats_.bytes_sent += *size;
+    stats_.bytes_sent += bytes;
+    if (rtcp != nullptr) rtcp->OnRtpSent(timestamp, last_payload_bytes_, now);
   }
   return sent;
 }

@@ -3,7 +3,8 @@
 //   WAV (any rate libsndfile reads) ─> mono ─> resample to the profile's rate ─> Opus ─┐
 //   Ogg Opus file ─> its packets as they are (no re-encoding) ─────────────────────────┴─>
 //     RTP (SSRC, sequence, timestamp; RFC 2198 RED when the profile asks for it)
-//     ─> one packet per frame when the injected clock says it is due ─> UdpSocket
+//     ─> one packet per frame when the injected clock says it is due
+//     ─> SRTP (when SendDue is given a session) ─> UdpSocket
 //
 // Pacing: Start(t0) anchors the schedule; packet k is due at t0 plus the media time of
 // the packets before it (20 ms each for the "good" profile: 50 packets/s). Nothing sleeps
@@ -40,8 +41,11 @@
 #include "parley/codec/codec.h"
 #include "parley/net/udp_socket.h"
 #include "parley/quality/profile.h"
+#include "parley/rtp/srtp_session.h"
 
 namespace parley::client {
+
+class RtcpSession;  // rtcp_session.h
 
 // Room for any packet the sender writes: RTP header, RED headers and up to 4 frames.
 inline constexpr size_t kMaxRtpPacketBytes = 8192;
@@ -66,9 +70,10 @@ struct MediaSenderConfig {
 struct MediaSenderStats {
   uint64_t packets_produced = 0;  // written by NextPacket (SendDue included)
   uint64_t packets_sent = 0;      // of those, accepted by the socket in SendDue
-  uint64_t bytes_sent = 0;        // RTP bytes of the packets sent
+  uint64_t bytes_sent = 0;        // datagram bytes of the packets sent (SRTP: tag included)
   uint64_t packets_skipped = 0;   // due but skipped: caller too late, or media path not ready
   uint64_t send_errors = 0;       // refused by the socket (e.g. its buffer was full)
+  uint64_t protect_failures = 0;  // SRTP: refused by libsrtp (never sent in the clear)
   uint64_t loops = 0;             // times the file restarted
   std::chrono::nanoseconds media_time{0};  // of the packets produced or skipped
 };
@@ -112,11 +117,15 @@ class MediaSender {
   int64_t SkipDue(Clock::TimePoint now);
 
   // Sends every packet due at `now` to `to` (at most max_burst_packets; older ones are
-  // skipped). Returns the packets the socket accepted. A datagram the socket refuses is
-  // counted in send_errors and dropped, as a live stream would; an Error only when the
-  // encoder fails.
+  // skipped). Returns the packets the socket accepted, each also told to `rtcp` when
+  // given (its SR counts and RTP clock). With `srtp`, each packet is protected in place
+  // (SRTP, the tag appended; no allocation but libsrtp's stream on the first packet)
+  // before it is sent; one that libsrtp refuses is counted in protect_failures and not
+  // sent. A datagram the socket refuses is counted in send_errors and dropped, as a live
+  // stream would; an Error only when the encoder fails.
   [[nodiscard]] Result<int> SendDue(Clock::TimePoint now, net::UdpSocket& socket,
-                                    const net::SocketAddress& to);
+                                    const net::SocketAddress& to, RtcpSession* rtcp = nullptr,
+                                    rtp::SrtpOutboundSession* srtp = nullptr);
 
   const MediaSenderStats& stats() const { return stats_; }
   const Config& config() const { return config_; }
@@ -126,6 +135,8 @@ class MediaSender {
   // Sequence number and RTP timestamp of the next packet.
   uint16_t next_sequence() const { return sequence_; }
   uint32_t next_timestamp() const { return timestamp_; }
+  // RTP clock of the stream (48000 for Opus).
+  int rtp_clock_rate_hz() const;
 
  private:
   struct Source;
@@ -138,7 +149,8 @@ class MediaSender {
   const Config config_;
   // Allocated by this.
   std::unique_ptr<Source> source_;
-  std::array<uint8_t, kMaxRtpPacketBytes> packet_{};
+  // A packet and the tail room SRTP protection needs.
+  std::array<uint8_t, kMaxRtpPacketBytes + rtp::kSrtpMaxRtpOverheadBytes> packet_{};
   // Others.
   MediaSenderStats stats_;
   Clock::TimePoint start_{};
@@ -146,7 +158,8 @@ class MediaSender {
   uint16_t sequence_;
   uint32_t timestamp_;
   bool started_ = false;
-  bool first_packet_ = true;  // marker bit (RFC 3551 4.1: start of a talkspurt)
+  bool first_packet_ = true;       // marker bit (RFC 3551 4.1: start of a talkspurt)
+  size_t last_payload_bytes_ = 0;  // of the packet NextPacket wrote last
 };
 
 }  // namespace parley::client

@@ -6,15 +6,18 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "parley/audio/audio_file.h"
+#include "parley/client/rtcp_session.h"
 #include "parley/codec/opus_codec.h"
 #include "parley/container/ogg_opus_reader.h"
 #include "parley/container/ogg_opus_writer.h"
 #include "parley/net/poller.h"
 #include "parley/rtp/red.h"
 #include "parley/rtp/rtp_packet.h"
+#include "parley/rtp/srtp_session.h"
 #include "parley/testing/signals.h"
 
 namespace parley::client {
@@ -172,6 +175,103 @@ TEST(MediaSenderTest, ALateCallerGetsABoundedBurstAndTheTimelineIsKept) {
     EXPECT_EQ(packet.timestamp(), 960u * (41 + i));
   }
   EXPECT_EQ(sender->PacketsDue(clock.Now()), 0);
+}
+
+// Reads `count` datagrams from `socket` (2 s at most).
+std::vector<std::vector<uint8_t>> Receive(net::UdpSocket& socket, size_t count) {
+  net::Poller poller;
+  poller.Add(socket.fd());
+  std::array<uint8_t, 2048> buffer{};
+  std::vector<std::vector<uint8_t>> got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (got.size() < count && std::chrono::steady_clock::now() < deadline) {
+    auto datagram = socket.ReceiveFrom(buffer);
+    if (!datagram) break;
+    if (*datagram) {
+      got.emplace_back(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>((*datagram)->size));
+    } else if (!poller.Wait(milliseconds(100))) {
+      break;
+    }
+  }
+  return got;
+}
+
+TEST(MediaSenderTest, WithSrtpEveryPacketLeavesProtectedAndOpensToThePlainOne) {
+  auto receiver = net::UdpSocket::Bind(net::SocketAddress::Loopback(false, 0));
+  auto socket = net::UdpSocket::Bind(net::SocketAddress::Loopback(false, 0));
+  ASSERT_TRUE(receiver && socket);
+  std::vector<uint8_t> key_then_salt(30);
+  for (size_t i = 0; i < key_then_salt.size(); ++i) key_then_salt[i] = static_cast<uint8_t>(3 * i);
+  const Result<rtp::SrtpKeyMaterial> key =
+      rtp::MakeSrtpKeyMaterial("AES_CM_128_HMAC_SHA1_80", key_then_salt);
+  ASSERT_TRUE(key.ok());
+  Result<rtp::SrtpOutboundSession> out = rtp::SrtpOutboundSession::Create(*key);
+  Result<rtp::SrtpInboundSession> in = rtp::SrtpInboundSession::Create(*key);
+  ASSERT_TRUE(out.ok() && in.ok());
+
+  // Two senders of the same stream: one writes plain RTP, the other sends SRTP.
+  const MediaSenderConfig config{.ssrc = 0x5EC, .first_sequence = 65530, .first_timestamp = 7};
+  auto plain = MakeSender(ToneAudio(1.0), config);
+  auto secure = MakeSender(ToneAudio(1.0), config);
+  SimulatedClock clock;
+  const Clock::TimePoint start = clock.Now();
+  plain->Start(start);
+  secure->Start(start);
+  const std::vector<Sent> expected = DrainFor(*plain, clock, milliseconds(200));
+  ASSERT_EQ(expected.size(), 10u);  // due at 0, 20, ..., 180 ms, across the sequence wrap
+  auto sent = secure->SendDue(start + milliseconds(180), *socket, receiver->local_address(),
+                              nullptr, &*out);
+  ASSERT_TRUE(sent) << sent.error().message;
+  ASSERT_EQ(*sent, 10);
+
+  const std::vector<std::vector<uint8_t>> wire = Receive(*receiver, 10);
+  ASSERT_EQ(wire.size(), 10u);
+  size_t bytes = 0;
+  for (size_t i = 0; i < wire.size(); ++i) {
+    SCOPED_TRACE(i);
+    // 10 bytes of HMAC-SHA1-80 tag; the header stays readable, the payload does not.
+    ASSERT_EQ(wire[i].size(), expected[i].bytes.size() + 10);
+    EXPECT_TRUE(std::equal(wire[i].begin(), wire[i].begin() + 12, expected[i].bytes.begin()));
+    EXPECT_FALSE(
+        std::equal(expected[i].bytes.begin() + 12, expected[i].bytes.end(), wire[i].begin() + 12));
+    std::vector<uint8_t> opened = wire[i];
+    Result<size_t> length = in->UnprotectRtp(opened);
+    ASSERT_TRUE(length.ok()) << length.error().message;
+    opened.resize(*length);
+    EXPECT_EQ(opened, expected[i].bytes);
+    bytes += wire[i].size();
+  }
+  EXPECT_EQ(secure->stats().bytes_sent, bytes);
+  EXPECT_EQ(secure->stats().protect_failures, 0u);
+  EXPECT_EQ(out->stats().rtp_packets, 10u);
+}
+
+TEST(MediaSenderTest, PacketsTheSocketTookAreCountedInTheRtcpSendersReport) {
+  auto receiver = net::UdpSocket::Bind(net::SocketAddress::Loopback(false, 0));
+  auto socket = net::UdpSocket::Bind(net::SocketAddress::Loopback(false, 0));
+  ASSERT_TRUE(receiver && socket);
+  SimulatedClock clock;
+  auto sender = MakeSender(ToneAudio(3.0), {.ssrc = 9, .first_timestamp = 1000});
+  RtcpSession rtcp(clock, {.ssrc = 9, .clock_rate_hz = sender->rtp_clock_rate_hz(), .cname = "s"});
+  EXPECT_EQ(sender->rtp_clock_rate_hz(), 48000);
+  sender->Start(clock.Now());
+  rtcp.Start(clock.Now());
+  for (int i = 0; i < 10; ++i) {
+    auto sent = sender->SendDue(clock.Now(), *socket, receiver->local_address(), &rtcp);
+    ASSERT_TRUE(sent) << sent.error().message;
+    clock.Advance(milliseconds(20));
+  }
+  clock.Advance(milliseconds(800));  // past the first report's latest time (0.75 s)
+  const auto report = rtcp.ReportDue(clock.Now());
+  auto compound = rtp::ParseRtcpCompound(report);
+  ASSERT_TRUE(compound) << compound.error().message;
+  const auto& sr = std::get<rtp::SenderReport>(compound->packets[0]);
+  EXPECT_EQ(sr.ssrc, 9u);
+  EXPECT_EQ(sr.sender_info.packet_count, 10u);
+  // Payload octets: the RTP bytes less a 12-byte header each.
+  EXPECT_EQ(sr.sender_info.octet_count, sender->stats().bytes_sent - 10 * 12);
+  // The last packet (timestamp 1000 + 9 x 960) left at 180 ms; the SR is 800 ms + 20 ms later.
+  EXPECT_EQ(sr.sender_info.rtp_timestamp, 1000u + 9 * 960 + 820 * 48);
 }
 
 TEST(MediaSenderTest, DegradedProfileCarriesThePreviousFrameInRed) {

@@ -23,6 +23,7 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t amount) {
 struct LoopCells {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> truncated{0};
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> send_failed{0};
@@ -89,9 +90,10 @@ const MediaLoopConfig& Validated(const MediaLoopConfig& config) {
 }  // namespace
 
 struct MediaLoop::Impl {
-  Impl(net::UdpSocket bound, MediaRouter& r, const Config& c)
+  Impl(net::UdpSocket bound, MediaRouter& r, const Config& c, const Clock& k)
       : config(c),
         router(r),
+        clock(k),
         socket(std::move(bound)),
         buffers(kBatch * c.max_datagram_bytes),
         sink(socket, cells) {
@@ -112,13 +114,19 @@ struct MediaLoop::Impl {
     // Commands first: a join posted before its hello was sent is applied before the
     // hello is routed (and the queue drains even while the port is idle).
     router.ApplyPendingCommands();
+    router.Tick(clock.Now(), clock.WallNow(), sink);
+    // The RTCP reports the tick emitted go now: their bytes live in the router's arena
+    // only until the next tick, and an idle or failing batch would not flush them.
+    sink.Flush();
     if (!received) return received.error();
     const size_t count = *received;
     if (count == 0) return count;
     Bump(cells.batches, 1);
     Bump(cells.received, count);
+    size_t bytes = 0;
     for (size_t i = 0; i < count; ++i) {
       const net::ReceiveSlot& slot = slots[i];
+      bytes += slot.size;
       if (slot.truncated) {
         Bump(cells.truncated, 1);
         continue;
@@ -126,12 +134,14 @@ struct MediaLoop::Impl {
       (void)router.Route(slot.buffer.data(), slot.size, slot.from, sink);
     }
     sink.Flush();
+    Bump(cells.bytes_received, bytes);
     return count;
   }
 
   // --- Passed by argument ---
   const Config config;
   MediaRouter& router;
+  const Clock& clock;
 
   // --- Allocated by this ---
   net::UdpSocket socket;
@@ -143,12 +153,13 @@ struct MediaLoop::Impl {
 };
 
 Result<std::unique_ptr<MediaLoop>> MediaLoop::Create(const net::SocketAddress& bind,
-                                                     MediaRouter& router, const Config& config) {
+                                                     MediaRouter& router, const Config& config,
+                                                     const Clock& clock) {
   const Config& checked = Validated(config);
   Result<net::UdpSocket> socket = net::UdpSocket::Bind(bind, checked.socket);
   if (!socket) return Error{fmt::format("relay media port: {}", socket.error().message)};
   return std::unique_ptr<MediaLoop>(
-      new MediaLoop(std::make_unique<Impl>(std::move(socket).value(), router, checked)));
+      new MediaLoop(std::make_unique<Impl>(std::move(socket).value(), router, checked, clock)));
 }
 
 MediaLoop::MediaLoop(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -174,6 +185,7 @@ MediaLoopCounters MediaLoop::counters() const {
   MediaLoopCounters out;
   out.batches = cells.batches.load(std::memory_order_relaxed);
   out.received = cells.received.load(std::memory_order_relaxed);
+  out.bytes_received = cells.bytes_received.load(std::memory_order_relaxed);
   out.truncated = cells.truncated.load(std::memory_order_relaxed);
   out.sent = cells.sent.load(std::memory_order_relaxed);
   out.send_failed = cells.send_failed.load(std::memory_order_relaxed);

@@ -3,6 +3,8 @@
 //
 //   ReceiveBatch (recvmmsg, up to 64 datagrams into preallocated buffers)
 //     -> MediaRouter::ApplyPendingCommands (joins and leaves posted since the last batch)
+//     -> MediaRouter::Tick (the batch's time, read once; RTCP reports that are due,
+//        sent at once)
 //     -> MediaRouter::Route for each datagram: outgoing datagrams are queued as
 //        (pointer into the receive buffer, destination): forwarding copies no payload
 //     -> SendBatch (sendmmsg, 64 per call) of everything queued
@@ -27,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "parley/base/clock.h"
 #include "parley/base/result.h"
 #include "parley/net/udp_socket.h"
 #include "parley/relay/media_router.h"
@@ -51,12 +54,14 @@ struct MediaLoopConfig {
 
 // The loop's totals since Create.
 struct MediaLoopCounters {
-  uint64_t batches = 0;      // ReceiveBatch calls that returned datagrams
-  uint64_t received = 0;     // datagrams read from the socket
-  uint64_t truncated = 0;    // of received: larger than max_datagram_bytes, dropped
-  uint64_t sent = 0;         // datagrams the kernel accepted
-  uint64_t send_failed = 0;  // datagrams the kernel refused, dropped
-  uint64_t send_calls = 0;   // SendBatch calls
+  uint64_t batches = 0;         // ReceiveBatch calls that returned datagrams
+  uint64_t received = 0;        // datagrams read from the socket
+  uint64_t bytes_received = 0;  // their UDP payload bytes (as read: a truncated one counts
+                                // the bytes kept)
+  uint64_t truncated = 0;       // of received: larger than max_datagram_bytes, dropped
+  uint64_t sent = 0;            // datagrams the kernel accepted
+  uint64_t send_failed = 0;     // datagrams the kernel refused, dropped
+  uint64_t send_calls = 0;      // SendBatch calls
 };
 
 class MediaLoop {
@@ -64,12 +69,12 @@ class MediaLoop {
   using Config = MediaLoopConfig;
 
   // Binds the media socket at `bind` (port 0: the system picks; see local_address()).
-  // `router` is passed by argument and must outlive the loop; the loop's thread becomes
-  // its media side. Error: the socket could not be bound. Throws std::invalid_argument
-  // for a Config outside its documented ranges.
-  [[nodiscard]] static Result<std::unique_ptr<MediaLoop>> Create(const net::SocketAddress& bind,
-                                                                 MediaRouter& router,
-                                                                 const Config& config = {});
+  // `router` and `clock` are passed by argument and must outlive the loop; the loop's
+  // thread becomes the router's media side, and reads `clock` once per batch. Error: the socket
+  // could not be bound. Throws std::invalid_argument for a Config outside its documented ranges.
+  [[nodiscard]] static Result<std::unique_ptr<MediaLoop>> Create(
+      const net::SocketAddress& bind, MediaRouter& router, const Config& config = {},
+      const Clock& clock = SystemClock::Instance());
   ~MediaLoop();
   MediaLoop(const MediaLoop&) = delete;
   MediaLoop& operator=(const MediaLoop&) = delete;

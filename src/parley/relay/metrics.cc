@@ -8,14 +8,26 @@
 namespace parley::relay {
 namespace {
 
-enum class Type { kCounter, kGauge };
+enum class Type { kCounter, kGauge, kHistogram };
+
+std::string_view TypeName(Type type) {
+  switch (type) {
+    case Type::kCounter:
+      return "counter";
+    case Type::kGauge:
+      return "gauge";
+    case Type::kHistogram:
+      return "histogram";
+  }
+  return "untyped";
+}
 
 class Writer {
  public:
   // HELP and TYPE lines of a family.
   void Family(std::string_view name, Type type, std::string_view help) {
     fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name,
-                   type == Type::kCounter ? "counter" : "gauge");
+                   TypeName(type));
   }
   void Sample(std::string_view name, uint64_t value) {
     fmt::format_to(std::back_inserter(out_), "{} {}\n", name, value);
@@ -36,6 +48,21 @@ class Writer {
   void Gauge(std::string_view name, std::string_view help, uint64_t value) {
     Family(name, Type::kGauge, help);
     Sample(name, value);
+  }
+
+  // The samples of one histogram series: cumulative buckets (le), +Inf, sum and count.
+  // `labels` is empty or `name="value",` pairs ending in a comma.
+  void Histogram(std::string_view name, std::string_view labels, const HistogramSnapshot& h) {
+    for (size_t i = 0; i < h.upper_bounds.size(); ++i) {
+      fmt::format_to(std::back_inserter(out_), "{}_bucket{{{}le=\"{}\"}} {}\n", name, labels,
+                     h.upper_bounds[i], h.cumulative[i]);
+    }
+    fmt::format_to(std::back_inserter(out_), "{}_bucket{{{}le=\"+Inf\"}} {}\n", name, labels,
+                   h.count);
+    const std::string_view bare = labels.empty() ? labels : labels.substr(0, labels.size() - 1);
+    const std::string braces = bare.empty() ? "" : fmt::format("{{{}}}", bare);
+    fmt::format_to(std::back_inserter(out_), "{}_sum{} {}\n{}_count{} {}\n", name, braces, h.sum,
+                   name, braces, h.count);
   }
 
   std::string Take() { return std::move(out_); }
@@ -90,6 +117,9 @@ std::string FormatPrometheus(const RelayStats& stats) {
   w.Counter("parley_relay_media_datagrams_received_total",
             "Datagrams read from the media socket (RTP, RTCP, hellos and anything else).",
             m.received);
+  w.Counter("parley_relay_media_bytes_received_total",
+            "UDP payload bytes read from the media socket, whatever the datagrams were.",
+            m.bytes_received);
   w.Counter("parley_relay_media_datagrams_sent_total",
             "Datagrams the kernel accepted for sending from the media socket.", m.sent);
   w.Counter("parley_relay_media_bytes_sent_total",
@@ -110,16 +140,49 @@ std::string FormatPrometheus(const RelayStats& stats) {
   w.Counter("parley_relay_media_rtp_forwarded_total",
             "RTP packets accepted and forwarded (each counted once, whatever its copies).",
             r.rtp_forwarded);
-  w.Counter("parley_relay_media_rtcp_forwarded_total", "RTCP packets accepted and forwarded.",
-            r.rtcp_forwarded);
+  w.Counter("parley_relay_media_rtcp_received_total",
+            "RTCP packets accepted from participants and read (RTCP ends at the relay).",
+            r.rtcp_received);
+  w.Counter("parley_relay_media_rtcp_malformed_total",
+            "Accepted RTCP packets whose framing was broken, ignored.", r.rtcp_malformed);
+  w.Counter("parley_relay_media_rtcp_undecryptable_total",
+            "Accepted SRTCP packets (SRTP rooms) that failed authentication, the replay check "
+            "or decryption, ignored.",
+            r.rtcp_undecryptable);
+  w.Counter("parley_relay_media_rtcp_reports_sent_total",
+            "RTCP compound reports the relay sent participants (RR, SRs, SDES).",
+            r.rtcp_reports_sent);
+  w.Counter("parley_relay_media_rtcp_protect_failures_total",
+            "RTCP reports for SRTP rooms not sent because SRTCP protection failed.",
+            r.rtcp_protect_failures);
   w.Counter("parley_relay_media_hellos_acked_total",
             "Valid media hellos, each answered with an ack.", r.hellos_acked);
+  w.Counter("parley_relay_media_hellos_challenged_total",
+            "Valid media hellos from an address not latched to their participant, answered "
+            "with a cookie challenge (first latches, NAT moves, forgeries).",
+            r.hellos_challenged);
   w.Family("parley_relay_media_dropped_total", Type::kCounter,
            "Datagrams neither forwarded nor acked, by reason.");
   for (size_t i = 0; i < kDropReasonCount; ++i) {
     w.Sample("parley_relay_media_dropped_total", "reason",
              DropReasonName(static_cast<DropReason>(i)), r.dropped[i]);
   }
+
+  // Links, from RTCP: one observation per report.
+  const LinkDistributions& l = stats.links;
+  w.Family("parley_relay_link_loss_ratio", Type::kHistogram,
+           "Fraction of packets lost on a link over one RTCP report interval: uplink "
+           "(participant to relay) as the relay counted it, downlink (relay to participant) as "
+           "the participant reported it, worst stream.");
+  w.Histogram("parley_relay_link_loss_ratio", "direction=\"uplink\",", l.uplink_loss);
+  w.Histogram("parley_relay_link_loss_ratio", "direction=\"downlink\",", l.downlink_loss);
+  w.Family("parley_relay_link_jitter_seconds", Type::kHistogram,
+           "RFC 3550 interarrival jitter of a link at each RTCP report, by direction.");
+  w.Histogram("parley_relay_link_jitter_seconds", "direction=\"uplink\",", l.uplink_jitter);
+  w.Histogram("parley_relay_link_jitter_seconds", "direction=\"downlink\",", l.downlink_jitter);
+  w.Family("parley_relay_link_rtt_seconds", Type::kHistogram,
+           "Round-trip time between the relay and a participant, from its RTCP reports.");
+  w.Histogram("parley_relay_link_rtt_seconds", "", l.rtt);
 
   // Participants' media.
   const ParticipantTraffic& t = s.traffic;
@@ -136,6 +199,28 @@ std::string FormatPrometheus(const RelayStats& stats) {
             "Datagrams from participants' latched addresses that were refused (SSRC, rights, "
             "nobody to receive them).",
             t.packets_dropped);
+
+  // Recording (zero when recording_dir is not set).
+  const RecordingCounters& rec = stats.recording;
+  w.Counter("parley_relay_recording_packets_total",
+            "RTP packets written to participants' recordings.", rec.packets_recorded);
+  w.Family("parley_relay_recording_dropped_total", Type::kCounter,
+           "RTP packets accepted for forwarding but not recorded, by reason.");
+  for (size_t i = 0; i < kRecordingDropCount; ++i) {
+    w.Sample("parley_relay_recording_dropped_total", "reason",
+             RecordingDropName(static_cast<RecordingDrop>(i)), rec.dropped[i]);
+  }
+  w.Counter("parley_relay_recording_participants_refused_total",
+            "Participants not recorded because none of their codecs is Opus.",
+            rec.participants_refused);
+  w.Counter("parley_relay_recording_files_total",
+            "Recording files created (participants' and rooms' mixes).", rec.files_opened);
+  w.Gauge("parley_relay_recording_files_open", "Recording files open now.", rec.files_open);
+  w.Counter("parley_relay_recording_bytes_written_total", "Bytes written to recording files.",
+            rec.bytes_written);
+  w.Counter("parley_relay_recording_errors_total",
+            "Recording folders or files that could not be created, and writes that failed.",
+            rec.errors);
   return w.Take();
 }
 

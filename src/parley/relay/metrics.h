@@ -6,8 +6,9 @@
 // the scrape. Every labelled family lists all its label values, zeros included, so a
 // rate() never starts from a missing series.
 //
-// Per-link loss, jitter and round-trip time are not here: they need the relay to
-// terminate RTCP, which it does not do yet; no metric stands in for them.
+// Per-link loss, jitter and round-trip time are histograms over every link (one
+// observation per RTCP report, rtcp_terminator.h): the relay may carry thousands of
+// links, too many for a series each.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -16,6 +17,7 @@
 
 #include "parley/relay/media_loop.h"
 #include "parley/relay/media_router.h"
+#include "parley/relay/recording.h"
 #include "parley/relay/signaling_server.h"
 
 namespace parley::relay {
@@ -25,7 +27,9 @@ struct RelayStats {
   double uptime_s = 0;  // since Relay::Start
   SignalingStats signaling;
   RouterCounters router;
+  LinkDistributions links;
   MediaLoopCounters media;
+  RecordingCounters recording;  // all zero when recording is off
 };
 
 // The metrics page: HELP and TYPE lines, then the samples, one family after another.

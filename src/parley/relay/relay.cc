@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <stdexcept>
 #include <utility>
 
@@ -21,6 +22,10 @@ MediaRouterConfig RouterConfigFor(const session::RelayConfig& config) {
   MediaRouterConfig router;
   router.max_participants = std::min(rooms * per_room, SignalingServer::kMaxRelayParticipants);
   router.max_participants_per_room = std::min(per_room, router.max_participants);
+  // A running relay draws its RTCP SSRC and report timing afresh: two relays (or one
+  // restarted) never share an SSRC by construction. Tests that need a fixed value build
+  // their MediaRouter themselves.
+  router.rtcp.seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
   return router;
 }
 
@@ -46,9 +51,18 @@ Status Relay::Start() {
     metrics_bind = *parsed;
   }
 
+  if (!config_.recording_dir.empty()) {
+    Result<std::unique_ptr<RoomRecorder>> recorder =
+        RoomRecorder::Create({.directory = config_.recording_dir}, logger_, clock_);
+    if (!recorder) return recorder.error();
+    recorder_ = std::move(recorder).value();
+    recorder_->Start();
+  }
   router_ = std::make_unique<MediaRouter>(RouterConfigFor(config_));
+  // Before the media thread starts: the tap is read there without a lock.
+  router_->SetRtpTap(recorder_.get());
   Result<std::unique_ptr<MediaLoop>> loop =
-      MediaLoop::Create(*media_bind, *router_, options_.media_loop);
+      MediaLoop::Create(*media_bind, *router_, options_.media_loop, clock_);
   if (!loop) return Error{"listen_media: " + loop.error().message};
   media_loop_ = std::move(loop).value();
   media_thread_ = std::thread([this] {
@@ -60,8 +74,10 @@ Status Relay::Start() {
     }
   });
 
+  SignalingServerOptions signaling_options = options_.signaling;
+  if (recorder_) signaling_options.participant_listener = recorder_.get();
   Result<std::unique_ptr<SignalingServer>> signaling = SignalingServer::Start(
-      config_, media_loop_->local_address(), *router_, logger_, options_.signaling, clock_);
+      config_, media_loop_->local_address(), *router_, logger_, signaling_options, clock_);
   if (!signaling) {
     Stop();
     return signaling.error();
@@ -79,11 +95,6 @@ Status Relay::Start() {
     http_ = std::move(http).value();
   }
 
-  if (!config_.recording_dir.empty()) {
-    logger_.Warn("recording_unavailable",
-                 {{"recording_dir", config_.recording_dir},
-                  {"reason", "room recording is not built yet: nothing is recorded"}});
-  }
   logger_.Info(
       "relay_started",
       {{"signaling", fmt::format("{}://{}", tls() ? "wss" : "ws", signaling_address().ToString())},
@@ -92,7 +103,8 @@ Status Relay::Start() {
        {"public_media_address", config_.public_media_address},
        {"max_rooms", config_.max_rooms},
        {"max_participants_per_room", config_.max_participants_per_room},
-       {"srtp", config_.srtp}});
+       {"srtp", config_.srtp},
+       {"recording_dir", recorder_ ? recorder_->directory() : std::string("off")}});
   return Status::Ok();
 }
 
@@ -105,6 +117,8 @@ void Relay::Stop() {
   if (signaling_) signaling_->Stop();
   stop_media_.store(true);
   if (media_thread_.joinable()) media_thread_.join();
+  // The media thread offers no more packets: what is queued is written, every file ended.
+  if (recorder_) recorder_->Stop();
   if (was_running) {
     const MediaLoopCounters media = media_loop_->counters();
     const RouterCounters routed = router_->counters();
@@ -131,6 +145,8 @@ const net::SocketAddress& Relay::metrics_address() const {
 
 bool Relay::tls() const { return signaling_ && signaling_->tls(); }
 
+uint32_t Relay::relay_ssrc() const { return router_ ? router_->relay_ssrc() : 0; }
+
 Result<RelayStats> Relay::stats() const {
   if (!signaling_ || !media_loop_) return Error{"the relay has not started"};
   Result<SignalingStats> signaling = signaling_->stats();
@@ -139,7 +155,9 @@ Result<RelayStats> Relay::stats() const {
   stats.uptime_s = std::chrono::duration<double>(clock_.Now() - started_at_).count();
   stats.signaling = *signaling;
   stats.router = router_->counters();
+  stats.links = router_->link_histograms().Snapshot();
   stats.media = media_loop_->counters();
+  if (recorder_) stats.recording = recorder_->counters();
   return stats;
 }
 

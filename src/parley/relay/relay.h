@@ -5,6 +5,8 @@
 //   signaling thread  SignalingServer: WebSockets, tokens, rooms; the router's control side
 //   metrics thread    HttpEndpoint: GET /metrics (Prometheus) and GET /healthz, when
 //                     config.metrics_listen is set
+//   recording thread  RoomRecorder (recording.h), when config.recording_dir is set: the
+//                     router's RtpTap and the signaling server's ParticipantListener
 //
 // /metrics answers FormatPrometheus (metrics.h) with text/plain; version=0.0.4. /healthz
 // answers 200 with FormatHealth's JSON while the media thread runs, 503 with
@@ -32,6 +34,7 @@
 #include "parley/relay/media_loop.h"
 #include "parley/relay/media_router.h"
 #include "parley/relay/metrics.h"
+#include "parley/relay/recording.h"
 #include "parley/relay/signaling_server.h"
 #include "parley/session/relay_config.h"
 
@@ -62,8 +65,9 @@ class Relay {
   [[nodiscard]] Status Start();
 
   // Graceful shutdown: the metrics endpoint closes, every WebSocket gets a close frame
-  // (1001) and its participant leaves, then the media loop stops. Idempotent; returns
-  // when all threads have ended.
+  // (1001) and its participant leaves, then the media loop stops, then the recorder
+  // writes what it still holds and finishes every file. Idempotent; returns when all
+  // threads have ended.
   void Stop();
 
   // Bound addresses, with the ports the system picked (valid after Start).
@@ -72,6 +76,9 @@ class Relay {
   // Empty when metrics are off (metrics_listen "").
   const net::SocketAddress& metrics_address() const;
   bool tls() const;
+  // The SSRC of the relay's own RTCP (its RR and SDES; rtcp_terminator.h), drawn at
+  // Start. 0 before Start.
+  uint32_t relay_ssrc() const;
 
   // Every counter and the state now (waits up to 1 s for the signaling thread). Error
   // before Start, or when the signaling thread did not answer.
@@ -90,7 +97,9 @@ class Relay {
   const Options options_;
   const Clock& clock_;
 
-  // Allocated by this, in the order they start (and the reverse of their stop).
+  // Allocated by this, in the order they start (and the reverse of their stop; the
+  // recorder, which the router and the signaling server call, stops last).
+  std::unique_ptr<RoomRecorder> recorder_;
   std::unique_ptr<MediaRouter> router_;
   std::unique_ptr<MediaLoop> media_loop_;
   std::atomic<bool> stop_media_{false};

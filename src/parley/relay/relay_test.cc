@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,11 +29,16 @@
 #include <thread>
 #include <vector>
 
+#include "parley/audio/audio_file.h"
+#include "parley/client/call.h"
+#include "parley/container/ogg_opus_reader.h"
 #include "parley/net/poller.h"
 #include "parley/relay/hello.h"
 #include "parley/relay/test_http_client.h"
 #include "parley/session/signaling.h"
 #include "parley/session/token.h"
+#include "parley/testing/signals.h"
+#include "parley/testing/speech.h"
 
 namespace parley::relay {
 namespace {
@@ -275,28 +281,42 @@ class MediaClient {
     }
   }
 
-  // Sends the hello of `joined` and waits for its ack; true when it came back equal.
+  // The hello round of `joined`: its hello, the relay's challenge, the hello-with-cookie
+  // echoing it, and the ack; true when the ack came back equal.
   bool Latch(const session::Joined& joined) {
     Result<net::SocketAddress> relay = net::SocketAddress::Parse(joined.media.address);
     if (!relay) return false;
-    const Hello hello{HelloType::kHello, joined.participant_id, joined.media.hello_secret};
+    Hello hello{HelloType::kHello, joined.participant_id, joined.media.hello_secret};
     const auto bytes = SerializeHello(hello);
     SendTo(Bytes(bytes.begin(), bytes.end()), *relay);
+    ++hellos_sent_;
+    std::optional<Bytes> challenge = Receive();
+    if (!challenge) return false;
+    Result<Hello> challenged = ParseHello(*challenge);
+    if (!challenged || challenged->type != HelloType::kChallenge) return false;
+    hello.cookie = challenged->cookie;
+    const auto with_cookie = SerializeHelloWithCookie(hello);
+    SendTo(Bytes(with_cookie.begin(), with_cookie.end()), *relay);
     ++hellos_sent_;
     std::optional<Bytes> ack = Receive();
     if (!ack) return false;
     Result<Hello> parsed = ParseHello(*ack);
-    return parsed && parsed->type == HelloType::kAck &&
-           parsed->participant_id == joined.participant_id &&
-           parsed->secret == joined.media.hello_secret;
+    const bool acked = parsed && parsed->type == HelloType::kAck &&
+                       parsed->participant_id == joined.participant_id &&
+                       parsed->secret == joined.media.hello_secret;
+    if (acked) ++latches_;
+    return acked;
   }
 
+  // Hello datagrams sent (hellos and hellos-with-cookie), and the latches they made.
   size_t hellos_sent() const { return hellos_sent_; }
+  size_t latches() const { return latches_; }
 
  private:
   net::UdpSocket socket_;
   net::Poller poller_;
   size_t hellos_sent_ = 0;
+  size_t latches_ = 0;
 };
 
 // ---- Fixture --------------------------------------------------------------------------------
@@ -430,8 +450,11 @@ TEST_F(RelayTest, MetricsAndHealthReportTheTraffic) {
   EXPECT_EQ(intruder->WaitClosed(), 1008);
 
   // The stranger's datagram and the hellos are in once the relay has counted them: wait
-  // for the received counter (hellos + RTP + noise) rather than for a fixed time.
+  // for the received counter (hellos + RTP + noise) rather than for a fixed time. Each
+  // hello got one 24-byte answer (a challenge, or the ack of a hello-with-cookie); only
+  // the hellos-with-cookie came from a latched address.
   const uint64_t hellos = alice->media.hellos_sent() + bob->media.hellos_sent();
+  const uint64_t latches = alice->media.latches() + bob->media.latches();
   const uint64_t expected_received = hellos + kPackets + 1;
   StatsWhen([&](const RelayStats& stats) { return stats.media.received >= expected_received; });
 
@@ -439,7 +462,7 @@ TEST_F(RelayTest, MetricsAndHealthReportTheTraffic) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   const std::string& text = metrics.body;
-  const uint64_t bytes_in = hellos * kHelloBytes + kPackets * kRtpBytes;
+  const uint64_t bytes_in = latches * kHelloWithCookieBytes + kPackets * kRtpBytes;
   for (const std::string& line : {
            std::string("parley_relay_rooms 1"),
            std::string("parley_relay_participants 2"),
@@ -447,13 +470,13 @@ TEST_F(RelayTest, MetricsAndHealthReportTheTraffic) {
            std::string("parley_relay_signaling_errors_total{code=\"unauthorized\"} 1"),
            std::string("parley_relay_token_refusals_total{reason=\"forged\"} 1"),
            "parley_relay_media_datagrams_received_total " + std::to_string(expected_received),
-           "parley_relay_media_hellos_acked_total " + std::to_string(hellos),
+           "parley_relay_media_hellos_acked_total " + std::to_string(latches),
            "parley_relay_media_rtp_forwarded_total " + std::to_string(kPackets),
            std::string("parley_relay_media_dropped_total{reason=\"unknown_source\"} 1"),
            "parley_relay_media_datagrams_sent_total " + std::to_string(hellos + kPackets),
            "parley_relay_media_bytes_sent_total " +
                std::to_string(hellos * kHelloBytes + kPackets * kRtpBytes),
-           "parley_relay_participant_packets_received_total " + std::to_string(hellos + kPackets),
+           "parley_relay_participant_packets_received_total " + std::to_string(latches + kPackets),
            "parley_relay_participant_bytes_received_total " + std::to_string(bytes_in),
        }) {
     EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << "missing: " << line << "\n"
@@ -638,6 +661,19 @@ TEST_F(RelayTest, SrtpRoomKeyIsHandedToEveryParticipant) {
   auto other = Join("lobby", "carol", 1111);
   ASSERT_TRUE(other->joined.srtp.has_value());
   EXPECT_NE(other->joined.srtp->key, alice->joined.srtp->key);
+
+  // The relay's own RTCP SSRC (drawn at Start) is refused: that participant's SRTCP
+  // would reuse the keystream of the relay's reports. The connection stays open for
+  // another SSRC.
+  const uint32_t relay_ssrc = relay_->relay_ssrc();
+  ASSERT_NE(relay_ssrc, 0u);
+  auto dave = Connect();
+  dave->Send(JoinText("standup", Token("standup", "dave"), relay_ssrc));
+  const auto refused = dave->Expect<session::ErrorMessage>();
+  EXPECT_EQ(refused.code, ErrorCode::kSsrcInUse);
+  EXPECT_NE(refused.message.find("relay's own RTCP SSRC"), std::string::npos) << refused.message;
+  dave->Send(JoinText("standup", Token("standup", "dave"), 4444));
+  EXPECT_TRUE(dave->Expect<session::Joined>().srtp.has_value());
 }
 
 TEST_F(RelayTest, StopClosesWebSocketsWithGoingAwayAndLogs) {
@@ -768,6 +804,122 @@ TEST(RelayTlsTest, WssJoinWorksWithTheConfiguredCertificate) {
   }
   EXPECT_EQ(stats->signaling.handshake_failures, 1u);
   EXPECT_EQ(stats->signaling.participants, 1u);
+}
+
+// ---- Recording, end to end --------------------------------------------------------------
+
+// Three clients (client::Call, as `parley call` runs) each send 2 s of speech through a
+// relay that records, then leave; the relay stops. Each participant's file holds that
+// participant's voice, the room's mix holds all three. Real time: about 3 s.
+TEST(RelayRecordingTest, ThreeClientsAreRecordedEachAndMixed) {
+  // Bounds of testing::Heard, with what was measured when they were set:
+  // - a participant's own file, its packets as sent (Opus wideband, the "good" profile):
+  //   > 0.8 (measured 0.87..0.92);
+  // - each of three voices in the mix: > 0.4 (measured 0.49..0.61; 1/sqrt(3) = 0.58 in
+  //   theory), where speech that is not there measures about 0.2.
+  constexpr double kHeardInOwnFile = 0.8;
+  constexpr double kHeardInMix = 0.4;
+  constexpr int kRate = 48000;
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "parley_relay_recording_test";
+  fs::remove_all(dir);
+  session::RelayConfig config = TestConfig();
+  config.metrics_listen = "";
+  config.recording_dir = (dir / "recordings").string();
+  LogCapture log;
+  Relay relay(config, log.logger());
+  ASSERT_TRUE(relay.Start());
+
+  const std::vector<std::string> names = {"alice", "bob", "carol"};
+  std::map<std::string, std::vector<int16_t>> sources;
+  std::vector<std::unique_ptr<client::Call>> calls;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::vector<int16_t> clip = parley::testing::Speech(kRate, static_cast<int>(i));
+    clip.resize(2 * kRate);
+    const std::string clip_path = (dir / (names[i] + ".wav")).string();
+    ASSERT_TRUE(audio::WriteWavFile(clip_path, audio::AudioFrame({kRate, 1}, clip)));
+    sources[names[i]] = std::move(clip);
+    client::CallConfig call;
+    call.relay_url = "ws://" + relay.signaling_address().ToString() + "/";
+    call.room = "standup";
+    call.token = Token("standup", names[i]);
+    call.identity = names[i];
+    call.send_path = clip_path;
+    auto created = client::Call::Create(std::move(call));
+    ASSERT_TRUE(created) << created.error().message;
+    calls.push_back(std::move(created).value());
+  }
+  for (auto& call : calls) ASSERT_TRUE(call->Start());
+  const auto deadline = std::chrono::steady_clock::now() + 2 * kDeadline;
+  auto all_sent = [&] {
+    return std::all_of(calls.begin(), calls.end(),
+                       [](const auto& call) { return call->sending_finished(); });
+  };
+  while (!all_sent() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(all_sent());
+  for (auto& call : calls) ASSERT_TRUE(call->Leave());
+  relay.Stop();
+
+  Result<RelayStats> stats = relay.stats();
+  ASSERT_TRUE(stats);
+  const RecordingCounters& recording = stats->recording;
+  EXPECT_EQ(recording.files_opened, 4u);
+  EXPECT_EQ(recording.files_open, 0u);
+  EXPECT_EQ(recording.errors, 0u);
+  EXPECT_GE(recording.packets_recorded, 295u);  // 3 x 100 packets of 20 ms
+  EXPECT_LE(recording.packets_recorded, 300u);
+
+  // One session folder: recordings/standup/<UTC start>/.
+  const fs::path room = fs::path(config.recording_dir) / "standup";
+  std::vector<fs::path> sessions;
+  for (const auto& entry : fs::directory_iterator(room)) sessions.push_back(entry.path());
+  ASSERT_EQ(sessions.size(), 1u);
+  std::map<std::string, fs::path> files;
+  for (const auto& entry : fs::directory_iterator(sessions[0])) {
+    files[entry.path().filename().string()] = entry.path();
+  }
+  ASSERT_EQ(files.size(), 4u);
+
+  auto decode = [](const fs::path& path) {
+    std::vector<int16_t> pcm;
+    auto reader = container::OggOpusPcmReader::Open(path.string());
+    EXPECT_TRUE(reader) << path;
+    if (!reader) return pcm;
+    EXPECT_TRUE((*reader)->reader().stats().defects.empty());
+    while (true) {
+      auto chunk = (*reader)->Read();
+      EXPECT_TRUE(chunk);
+      if (!chunk || chunk->empty()) break;
+      pcm.insert(pcm.end(), chunk->begin(), chunk->end());
+    }
+    EXPECT_TRUE((*reader)->reader().stats().end_of_stream) << path;
+    return pcm;
+  };
+  ASSERT_TRUE(files.contains("mix.opus"));
+  const std::vector<int16_t> mix = decode(files["mix.opus"]);
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    auto file = std::find_if(files.begin(), files.end(), [&](const auto& entry) {
+      return entry.first.ends_with("-" + name + ".opus");
+    });
+    ASSERT_NE(file, files.end());
+    const std::vector<int16_t> own = decode(file->second);
+    EXPECT_NEAR(static_cast<double>(own.size()) / kRate, 2.0, 0.1);
+    const double in_own = parley::testing::Heard(own, sources[name], kRate);
+    const double in_mix = parley::testing::Heard(mix, sources[name], kRate);
+    RecordProperty(name + "_in_own_file", std::to_string(in_own));
+    RecordProperty(name + "_in_mix", std::to_string(in_mix));
+    EXPECT_GT(in_own, kHeardInOwnFile);
+    EXPECT_GT(in_mix, kHeardInMix);
+    for (const std::string& other : names) {
+      if (other == name) continue;
+      EXPECT_LT(parley::testing::Heard(own, sources[other], kRate), 0.35) << "hears " << other;
+    }
+  }
+  EXPECT_EQ(log.Events("recording_finished").size(), 4u);
+  fs::remove_all(dir);
 }
 
 }  // namespace

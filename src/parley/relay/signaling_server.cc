@@ -81,12 +81,6 @@ std::string CutUtf8(std::string text, size_t limit) {
   return text;
 }
 
-std::optional<rtp::SrtpProfile> SrtpProfileFor(std::string_view suite) {
-  if (suite == "AES_CM_128_HMAC_SHA1_80") return rtp::SrtpProfile::kAesCm128HmacSha1_80;
-  if (suite == "AEAD_AES_128_GCM") return rtp::SrtpProfile::kAeadAes128Gcm;
-  return std::nullopt;
-}
-
 void Add(ParticipantTraffic& total, const ParticipantCounters& counters) {
   total.packets_in += counters.packets_in;
   total.bytes_in += counters.bytes_in;
@@ -415,7 +409,7 @@ Status Server::Open() {
     public_media_address_ = *address;
   }
   if (config_.srtp) {
-    srtp_profile_ = SrtpProfileFor(config_.srtp_suite);
+    srtp_profile_ = rtp::SrtpProfileFromName(config_.srtp_suite);
     if (!srtp_profile_) {
       return Error{
           fmt::format("srtp_suite: {}: expected AES_CM_128_HMAC_SHA1_80 or AEAD_AES_128_GCM",
@@ -642,6 +636,14 @@ void Server::HandleJoin(Connection& connection, const session::Join& join) {
       return;
     }
   }
+  if (srtp_profile_ && join.ssrc == router_.relay_ssrc()) {
+    // Its SRTCP would share the key, the SSRC and so the keystream of the relay's own
+    // reports (media_router.h, "SRTP rooms").
+    Refuse(connection, ErrorCode::kSsrcInUse,
+           fmt::format("SSRC {} is the relay's own RTCP SSRC: pick another", join.ssrc),
+           /*close=*/false, join.room);
+    return;
+  }
   if (participant_ids_.size() >= SignalingServer::kMaxRelayParticipants) {
     Refuse(connection, ErrorCode::kRelayFull,
            fmt::format("the relay holds its maximum of {} participants",
@@ -666,7 +668,26 @@ void Server::HandleJoin(Connection& connection, const session::Join& join) {
   }
   const Rights rights{.publish = session::HasRights(claims.rights, session::Rights::kPublish),
                       .subscribe = session::HasRights(claims.rights, session::Rights::kSubscribe)};
-  const Status added = router_.AddParticipant(room_id, participant_id, join.ssrc, secret, rights);
+  // The room's key for the router's SRTCP (made above for a new room; NewRoomSrtp and the
+  // suite check at Start make it well-formed).
+  const std::optional<session::SrtpInfo>& room_srtp = new_room ? srtp : room_it->second.srtp;
+  std::optional<rtp::SrtpKeyMaterial> srtp_key;
+  if (room_srtp) {
+    Result<rtp::SrtpKeyMaterial> key = rtp::MakeSrtpKeyMaterial(room_srtp->suite, room_srtp->key);
+    if (!key) {
+      logger_.Error("media_path_failed", {{"room", join.room},
+                                          {"participant_id", participant_id},
+                                          {"error", key.error().message}});
+      Refuse(connection, ErrorCode::kInternal, "the relay cannot use the room's SRTP key",
+             /*close=*/false, join.room);
+      return;
+    }
+    srtp_key = *key;
+  }
+  // The first codec (the client's preferred) gives the RTP clock of its stream for RTCP.
+  const Status added =
+      router_.AddParticipant(room_id, participant_id, join.ssrc, secret, rights,
+                             join.capabilities.codecs.front().clock_rate_hz, srtp_key);
   if (!added) {
     logger_.Error("media_path_failed", {{"room", join.room},
                                         {"participant_id", participant_id},
@@ -687,6 +708,18 @@ void Server::HandleJoin(Connection& connection, const session::Join& join) {
     logger_.Info("room_opened", {{"room", join.room}, {"rooms", rooms_.size()}});
   }
   Room& room = room_it->second;
+  if (options_.participant_listener != nullptr) {
+    options_.participant_listener->OnParticipantAdmitted(
+        AdmittedParticipant{.room_id = room.id,
+                            .room = join.room,
+                            .session_start_unix_ms = room.session_start_unix_ms,
+                            .participant_id = participant_id,
+                            .identity = claims.identity,
+                            .ssrc = join.ssrc,
+                            .rights = rights,
+                            .codecs = join.capabilities.codecs,
+                            .srtp = room.srtp});
+  }
 
   session::Joined joined;
   joined.participant_id = participant_id;
@@ -741,6 +774,9 @@ void Server::RemoveMember(Connection& connection, std::string_view how) {
   }
   --participant_count_;
   ++stats_.leaves;
+  if (options_.participant_listener != nullptr) {
+    options_.participant_listener->OnParticipantRemoved(participant_id);
+  }
 
   auto room_it = rooms_.find(room_name);
   if (room_it != rooms_.end()) {

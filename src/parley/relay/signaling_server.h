@@ -27,9 +27,12 @@
 // with their last participant.
 //
 // SRTP (config.srtp): each room gets a random master key and salt of the configured suite
-// when it is created, handed to every participant in `joined`. The relay forwards the
-// protected packets unchanged and never decrypts them; the SSRCs of a room are distinct,
-// which RFC 3711 requires of senders sharing a master key.
+// when it is created, handed to every participant in `joined` and to the router
+// (AddParticipant). The relay forwards SRTP unchanged without decrypting it; it reads
+// the participants' SRTCP and protects its own reports with the room's key
+// (media_router.h, "SRTP rooms"). The SSRCs of a room are distinct, which RFC 3711
+// requires of senders sharing a master key, and none is the relay's own RTCP SSRC
+// (refused with ssrc_in_use).
 //
 // Threading: the server runs one thread (an Asio io_context) of its own; every piece of
 // signaling state lives there, and that thread is the router's control side (no other
@@ -46,6 +49,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "parley/base/clock.h"
 #include "parley/base/result.h"
@@ -94,6 +100,32 @@ struct SignalingStats {
   }
 };
 
+// A participant the server admitted, as components that follow rooms (the recorder,
+// recording.h) need to know it.
+struct AdmittedParticipant {
+  uint32_t room_id = 0;  // the router's id of the room
+  std::string room;      // its name (a name, validation.h)
+  int64_t session_start_unix_ms = 0;
+  uint32_t participant_id = 0;
+  std::string identity;  // the token's identity
+  uint32_t ssrc = 0;
+  Rights rights;
+  std::vector<session::CodecCapability> codecs;  // from the join's capabilities
+  std::optional<session::SrtpInfo> srtp;         // the room's key when SRTP is on
+};
+
+// Told of every admission and removal. Called on the server's thread (and on the thread
+// calling Stop for the participants still present then); must return quickly, without
+// I/O. OnParticipantAdmitted runs after MediaRouter::AddParticipant and before `joined`
+// is sent, so it precedes any media of the participant; OnParticipantRemoved runs after
+// the router's removal was posted.
+class ParticipantListener {
+ public:
+  virtual ~ParticipantListener() = default;
+  virtual void OnParticipantAdmitted(const AdmittedParticipant& participant) = 0;
+  virtual void OnParticipantRemoved(uint32_t participant_id) = 0;
+};
+
 struct SignalingServerOptions {
   // From TCP accept to an open WebSocket (the TLS handshake included), and for the close
   // handshake: a client that takes longer is disconnected. 10 s: several round trips
@@ -115,6 +147,8 @@ struct SignalingServerOptions {
   // Refused messages logged per connection (all are counted): a client sending garbage
   // in a loop must not flood the log. 3.
   size_t max_logged_refusals = 3;
+  // Told of joins and leaves (nullptr: nobody); passed by argument, must outlive the server.
+  ParticipantListener* participant_listener = nullptr;
 };
 
 class SignalingServer {
