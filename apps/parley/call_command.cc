@@ -132,6 +132,14 @@ void PrintSummary(const client::CallStats& stats) {
              rtcp.reports_sent, rtcp.sender_reports_sent, rtcp.reports_received, rtcp.malformed,
              LinkText(rtcp), rtcp.rtt_samples, rtcp.rtt_ms, rtcp.uplink.loss_percent,
              rtcp.uplink.cumulative_lost);
+  if (stats.srtp) {
+    const rtp::SrtpStats& in = stats.srtp_received;
+    fmt::print(stderr,
+               "parley call: SRTP sent {} RTP / {} RTCP protected; received {} RTP / {} RTCP "
+               "unprotected, refused {} (authentication), {} (replay), {} (other)\n",
+               stats.srtp_sent.rtp_packets, stats.srtp_sent.rtcp_packets, in.rtp_packets,
+               in.rtcp_packets, in.auth_failures, in.replays, in.other_failures);
+  }
   for (const client::PeerStats& peer : stats.peers) {
     const auto& p = peer.playout;
     const double mean_delay_ms = p.jitterBufferEmittedCount > 0
