@@ -9,7 +9,8 @@
 //   a challenge) goes back to the sender only;
 // - a challenge latches nothing; an ack means the sender is latched for that id;
 // - a forward is the input itself (same pointer, same size), never to the sender or the
-//   stranger;
+//   stranger; RTCP from a participant is taken by the relay (read for the link's
+//   figures) and answered with nothing;
 // - a challenged hello whose cookie is then taken from the challenge latches from that
 //   address, and is refused from another (the valid-cookie path, which random bytes
 //   cannot reach on their own).
@@ -164,6 +165,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Check(!(from == stranger) && sink.sent.size() == 1);
         Check(sink.sent[0].data == input.data() && sink.sent[0].size == size);
         Check(!(sink.sent[0].to == from) && !(sink.sent[0].to == stranger));
+        break;
+      case RouteAction::kTerminated:
+        // RTCP from a participant: read by the relay, answered with nothing, never sent on.
+        Check(!(from == stranger) && sink.sent.empty());
+        Check(router.counters().rtcp_received == 1);
         break;
       case RouteAction::kDropped:
         Check(sink.sent.empty());
