@@ -288,6 +288,17 @@ TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
   ASSERT_TRUE(bob->Start());
   ASSERT_TRUE(WaitUntil([&] { return alice->sending_finished() && bob->sending_finished(); }));
   RunFor(kTail);
+  // RTCP reports come about once a second and cross the lossy link too: wait (bounded)
+  // until bob has timed a round trip and had two reports on his uplink, and the relay has
+  // timed bob's link (an RTT above 10 ms, the proxy's 20 ms).
+  auto relay_timed_bob = [&] {
+    const Result<relay::RelayStats> now = relay_->stats();
+    return now.ok() && now->links.rtt.count > now->links.rtt.cumulative[1];
+  };
+  EXPECT_TRUE(WaitUntil([&] {
+    const CallStats now = bob->Stats();
+    return now.rtcp.rtt_samples > 0 && now.rtcp.uplink.blocks >= 3 && relay_timed_bob();
+  }));
   const CallStats alice_stats = alice->Stats();
   const CallStats bob_stats = bob->Stats();
   ASSERT_TRUE(alice->Leave());

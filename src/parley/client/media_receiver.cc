@@ -29,18 +29,6 @@ bool IsRtcp(std::span<const uint8_t> datagram) {
   return low >= kRtcpLowMin && low <= kRtcpLowMax;
 }
 
-int16_t Saturate(int32_t value, uint64_t& clipped) {
-  if (value > std::numeric_limits<int16_t>::max()) {
-    ++clipped;
-    return std::numeric_limits<int16_t>::max();
-  }
-  if (value < std::numeric_limits<int16_t>::min()) {
-    ++clipped;
-    return std::numeric_limits<int16_t>::min();
-  }
-  return static_cast<int16_t>(value);
-}
-
 int RtpClockRate(const playout::PlayoutEngineConfig& config) {
   if (config.bindings.empty() || config.bindings.front().codec == nullptr) return 48000;
   return config.bindings.front().codec->rtp_clock_rate_hz;
@@ -194,8 +182,7 @@ void MediaReceiver::Pull10ms(std::span<int16_t> out) {
     for (size_t i = 0; i < accumulator_.size(); ++i) accumulator_[i] += peer->block[i];
     peer->level_dbov = rtp::AudioLevelDbov(peer->block);
   }
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = Saturate(accumulator_[i], counters_.clipped_samples);
+  if (limiter_.Apply(accumulator_, out)) ++counters_.limited_blocks;
   ++counters_.blocks_mixed;
   if (sink_ != nullptr) sink_->OnMix(out);
 }

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "parley/audio/mix_limiter.h"
 #include "parley/base/clock.h"
 #include "parley/base/result.h"
 #include "parley/playout/playout_engine.h"
@@ -97,9 +98,9 @@ struct ReceiverCounters {
   uint64_t undecryptable = 0;
   uint64_t peers_refused = 0;  // packets of a new SSRC beyond max_peers, dropped
   uint64_t peers_created = 0;
-  uint64_t peers_removed = 0;    // by RemovePeer or the idle timeout
-  uint64_t blocks_mixed = 0;     // Pull10ms calls
-  uint64_t clipped_samples = 0;  // mixed samples that saturated
+  uint64_t peers_removed = 0;   // by RemovePeer or the idle timeout
+  uint64_t blocks_mixed = 0;    // Pull10ms calls
+  uint64_t limited_blocks = 0;  // 10 ms mixes turned down to fit 16 bits (audio/mix_limiter.h)
 };
 
 class MediaReceiver {
@@ -159,6 +160,7 @@ class MediaReceiver {
   // Allocated by this.
   std::vector<std::unique_ptr<Peer>> peers_;
   std::vector<int32_t> accumulator_;
+  audio::MixLimiter limiter_;
   std::vector<std::pair<uint32_t, std::string>> pending_identities_;
   std::vector<uint8_t> plain_;  // SRTP: where a datagram is unprotected
   // Others.

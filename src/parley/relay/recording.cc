@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "parley/audio/mix_limiter.h"
 #include "parley/codec/registry.h"
 #include "parley/container/ogg_opus_writer.h"
 #include "parley/playout/playout_engine.h"
@@ -49,8 +50,6 @@ constexpr size_t kMaxPacketBytes = 65535;
 constexpr size_t kMaxRedBlocks = 8;
 // Suffixes tried for a session folder that exists already.
 constexpr int kMaxFolderSuffix = 1000;
-// Gain recovery per 10 ms block after limiting: 1 - exp(-10 / 200), 200 ms time constant.
-constexpr double kLimiterRelease = 0.0488;
 // An engine holding less than a block has played what it had.
 constexpr double kDrainedMs = 10.0;
 const std::string kMixFileName = "mix.opus";
@@ -99,33 +98,6 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
                   std::tolower(static_cast<unsigned char>(y));
          });
 }
-
-// The sum of the room's blocks, scaled to stay within +-kMixCeiling: the gain drops at
-// once, for the whole block, when the block's peak needs it, and rises back towards 1
-// with a 200 ms time constant, ramped across each block.
-class MixLimiter {
- public:
-  void Apply(std::span<const int32_t> sum, std::span<int16_t> out) {
-    int64_t peak = 0;
-    for (int32_t x : sum) peak = std::max<int64_t>(peak, x < 0 ? -int64_t{x} : x);
-    const double needed = peak > kMixCeiling ? static_cast<double>(kMixCeiling) / peak : 1.0;
-    const double start = gain_;
-    const double end = std::min(needed, gain_ + (1.0 - gain_) * kLimiterRelease);
-    const bool attack = end < start;
-    const double n = static_cast<double>(sum.size());
-    for (size_t i = 0; i < sum.size(); ++i) {
-      const double gain = attack ? end : start + (end - start) * static_cast<double>(i + 1) / n;
-      const double value =
-          std::clamp(static_cast<double>(sum[i]) * gain, static_cast<double>(-kMixCeiling),
-                     static_cast<double>(kMixCeiling));
-      out[i] = static_cast<int16_t>(std::lround(value));
-    }
-    gain_ = end;
-  }
-
- private:
-  double gain_ = 1.0;
-};
 
 // A packet waiting for the writer: its bytes are in the pool's slot `slot`.
 struct QueuedPacket {
@@ -190,7 +162,7 @@ struct Room {
   bool srtp_unusable = false;  // SRTP on, but no session could be made
   std::unique_ptr<container::OggOpusPcmWriter> mix;
   FileState mix_file;
-  MixLimiter limiter;
+  audio::MixLimiter limiter{audio::MixLimiterConfig{.ceiling = kMixCeiling}};
   // Present participants and departed ones whose engine still plays.
   std::vector<std::unique_ptr<Participant>> participants;
   size_t present = 0;
@@ -720,7 +692,7 @@ struct RoomRecorder::Impl {
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += engine_block[i];
     }
     if (room.mix) {
-      room.limiter.Apply(sum, mixed);
+      (void)room.limiter.Apply(sum, mixed);
       if (Status written = room.mix->Write(mixed); !written) {
         AbandonMix(room, written.error().message);
       } else {

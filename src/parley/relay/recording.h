@@ -41,11 +41,11 @@
 // playout engine of its own (playout/playout_engine.h: jitter buffer, concealment), fed
 // with their arrival times on a clock whose zero is the room's start; every 10 ms of that
 // clock, each engine's block is summed, as the client's MediaReceiver sums its peers, and
-// then limited: when the sum would exceed kMixCeiling the block's gain drops at once and
-// recovers over about 200 ms, so the mix never clips. Time 0 is the room's start (its first
-// join); the mix runs until its last participant leaves, plus the audio still buffered
-// (at most kMixTail). It lags the call by Config::mix_delay, the margin for packets still
-// in the queue: one that comes later than that plays as a late packet (jitter).
+// then limited (audio/mix_limiter.h): when the sum would exceed kMixCeiling the block's gain drops
+// at once and recovers over about 200 ms, so the mix never clips. Time 0 is the room's start (its
+// first join); the mix runs until its last participant leaves, plus the audio still buffered (at
+// most kMixTail). It lags the call by Config::mix_delay, the margin for packets still in the queue:
+// one that comes later than that plays as a late packet (jitter).
 //
 // Flush: every Config::flush_interval of the recorder's clock (500 ms), each open file's
 // packets are put on a page and flushed (OggOpusWriter::Flush), so a reader opening a file
