@@ -216,6 +216,56 @@ class RelayCallTest : public ::testing::Test {
     return config;
   }
 
+  // A call per name, each sending speech clip i once; returns when every one has sent
+  // all of it and the tail has played out.
+  void SendOnceEach(const std::vector<std::string>& names,
+                    std::vector<std::unique_ptr<Call>>& calls) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      calls.push_back(MakeCall(ConfigFor(names[i], static_cast<int>(i))));
+    }
+    for (auto& call : calls) ASSERT_TRUE(call->Start());
+    ASSERT_TRUE(WaitUntil([&] {
+      for (auto& call : calls) {
+        if (!call->sending_finished()) return false;
+      }
+      return true;
+    }));
+    RunFor(kTail);
+  }
+
+  // alice (looping) and bob (listening) in a call; the relay stops and starts again on
+  // the same signaling port (a new media port, and with SRTP a new room key); both calls
+  // rejoin and bob hears alice again. `alice_after`: alice's statistics then, taken
+  // before both leave.
+  void RestartTheRelayMidCall(bool srtp, CallStats& alice_after) {
+    CallConfig alice_config = ConfigFor("alice", 0);
+    alice_config.loop = true;
+    auto alice = MakeCall(alice_config);
+    auto bob = MakeCall(ConfigFor("bob", -1));
+    ASSERT_TRUE(alice->Start());
+    ASSERT_TRUE(bob->Start());
+    auto heard_from_alice = [&] {
+      const CallStats stats = bob->Stats();
+      return stats.peers.empty() ? uint64_t{0} : stats.peers[0].packets_received;
+    };
+    ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= 10; }));
+
+    const std::string signaling = relay_->signaling_address().ToString();
+    relay_->Stop();
+    ASSERT_TRUE(WaitUntil([&] { return alice->state() == CallState::kReconnecting; }));
+    relay_.reset();
+    StartRelay(signaling, srtp);  // same signaling port, new media port
+    ASSERT_TRUE(WaitUntil([&] {
+      return alice->state() == CallState::kActive && bob->state() == CallState::kActive;
+    }));
+    const uint64_t before = heard_from_alice();
+    ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= before + 10; }));
+    alice_after = alice->Stats();
+    EXPECT_EQ(alice_after.rejoins, 1u);
+    EXPECT_TRUE(alice->Leave());
+    EXPECT_TRUE(bob->Leave());
+  }
+
   relay::Logger logger_{relay::LogLevel::kError, [](std::string_view) {}};
   std::unique_ptr<relay::Relay> relay_;
   std::map<std::string, std::vector<int16_t>> sources_;
@@ -224,17 +274,7 @@ class RelayCallTest : public ::testing::Test {
 TEST_F(RelayCallTest, ThreeClientsEachHearTheOtherTwoAndNotThemselves) {
   const std::vector<std::string> names = {"alice", "bob", "carol"};
   std::vector<std::unique_ptr<Call>> calls;
-  for (size_t i = 0; i < names.size(); ++i) {
-    calls.push_back(MakeCall(ConfigFor(names[i], static_cast<int>(i))));
-  }
-  for (auto& call : calls) ASSERT_TRUE(call->Start());
-  ASSERT_TRUE(WaitUntil([&] {
-    for (auto& call : calls) {
-      if (!call->sending_finished()) return false;
-    }
-    return true;
-  }));
-  RunFor(kTail);
+  ASSERT_NO_FATAL_FAILURE(SendOnceEach(names, calls));
   std::vector<CallStats> stats;
   for (auto& call : calls) stats.push_back(call->Stats());
   for (auto& call : calls) ASSERT_TRUE(call->Leave());
@@ -353,32 +393,9 @@ TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
 }
 
 TEST_F(RelayCallTest, ACallRejoinsAndResumesMediaWhenTheRelayRestarts) {
-  CallConfig alice_config = ConfigFor("alice", 0);
-  alice_config.loop = true;
-  auto alice = MakeCall(alice_config);
-  auto bob = MakeCall(ConfigFor("bob", -1));
-  ASSERT_TRUE(alice->Start());
-  ASSERT_TRUE(bob->Start());
-  auto heard_from_alice = [&] {
-    const CallStats stats = bob->Stats();
-    return stats.peers.empty() ? uint64_t{0} : stats.peers[0].packets_received;
-  };
-  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= 10; }));
-
-  const std::string signaling = relay_->signaling_address().ToString();
-  relay_->Stop();
-  ASSERT_TRUE(WaitUntil([&] { return alice->state() == CallState::kReconnecting; }));
-  relay_.reset();
-  StartRelay(signaling);  // same signaling port, new media port
-  ASSERT_TRUE(WaitUntil(
-      [&] { return alice->state() == CallState::kActive && bob->state() == CallState::kActive; }));
-  const uint64_t before = heard_from_alice();
-  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= before + 10; }));
-  const CallStats stats = alice->Stats();
-  EXPECT_EQ(stats.rejoins, 1u);
-  EXPECT_EQ(stats.media_address, relay_->media_address());
-  EXPECT_TRUE(alice->Leave());
-  EXPECT_TRUE(bob->Leave());
+  CallStats alice;
+  ASSERT_NO_FATAL_FAILURE(RestartTheRelayMidCall(/*srtp=*/false, alice));
+  EXPECT_EQ(alice.media_address, relay_->media_address());
 }
 
 // The relay hands out a room key: every client sends SRTP and SRTCP and reads only what
@@ -391,17 +408,7 @@ class SrtpRelayCallTest : public RelayCallTest {
 TEST_F(SrtpRelayCallTest, ThreeClientsHearEachOtherAndMeasureRttOverSrtp) {
   const std::vector<std::string> names = {"alice", "bob", "carol"};
   std::vector<std::unique_ptr<Call>> calls;
-  for (size_t i = 0; i < names.size(); ++i) {
-    calls.push_back(MakeCall(ConfigFor(names[i], static_cast<int>(i))));
-  }
-  for (auto& call : calls) ASSERT_TRUE(call->Start());
-  ASSERT_TRUE(WaitUntil([&] {
-    for (auto& call : calls) {
-      if (!call->sending_finished()) return false;
-    }
-    return true;
-  }));
-  RunFor(kTail);
+  ASSERT_NO_FATAL_FAILURE(SendOnceEach(names, calls));
   // Each client's SR echoed in the relay's SRTCP, and the relay's SRs echoed in the
   // clients' SRTCP: round trips at both ends (usually there already).
   EXPECT_TRUE(WaitUntil([&] {
@@ -464,33 +471,10 @@ TEST_F(SrtpRelayCallTest, ThreeClientsHearEachOtherAndMeasureRttOverSrtp) {
 // The restarted relay makes the room anew with another key: both calls replace their
 // sessions, and alice's SRTP reaches bob again.
 TEST_F(SrtpRelayCallTest, ARejoinWithTheNewRoomKeyResumesMedia) {
-  CallConfig alice_config = ConfigFor("alice", 0);
-  alice_config.loop = true;
-  auto alice = MakeCall(alice_config);
-  auto bob = MakeCall(ConfigFor("bob", -1));
-  ASSERT_TRUE(alice->Start());
-  ASSERT_TRUE(bob->Start());
-  auto heard_from_alice = [&] {
-    const CallStats stats = bob->Stats();
-    return stats.peers.empty() ? uint64_t{0} : stats.peers[0].packets_received;
-  };
-  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= 10; }));
-
-  const std::string signaling = relay_->signaling_address().ToString();
-  relay_->Stop();
-  ASSERT_TRUE(WaitUntil([&] { return alice->state() == CallState::kReconnecting; }));
-  relay_.reset();
-  StartRelay(signaling, /*srtp=*/true);
-  ASSERT_TRUE(WaitUntil(
-      [&] { return alice->state() == CallState::kActive && bob->state() == CallState::kActive; }));
-  const uint64_t before = heard_from_alice();
-  ASSERT_TRUE(WaitUntil([&] { return heard_from_alice() >= before + 10; }));
-  const CallStats stats = alice->Stats();
-  EXPECT_EQ(stats.rejoins, 1u);
-  EXPECT_TRUE(stats.srtp);
-  EXPECT_EQ(stats.srtp_sent.other_failures, 0u);
-  EXPECT_TRUE(alice->Leave());
-  EXPECT_TRUE(bob->Leave());
+  CallStats alice;
+  ASSERT_NO_FATAL_FAILURE(RestartTheRelayMidCall(/*srtp=*/true, alice));
+  EXPECT_TRUE(alice.srtp);
+  EXPECT_EQ(alice.srtp_sent.other_failures, 0u);
 }
 
 TEST(CallCreateTest, RefusesConfigsThatCannotWork) {

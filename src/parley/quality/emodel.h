@@ -53,9 +53,9 @@ struct CodecImpairment {
 // from ITU-T G.113 Appendix I where it lists the codec; Opus, banded by bit rate, from
 // published per-rate values brought onto this scale (emodel.cc, docs/lab.md); the others
 // (G.722, L16, Codec2, and GSM-FR's Bpl) are parley's estimates, marked as such in the
-// table. A rate between two published ones takes the row of the next higher. In-band FEC and RED are not part of Bpl: give
-// ComputeEModel the loss left after recovery.
-// Errors: negative bit rate; a codec id without a table entry.
+// table. A rate between two published ones takes the row of the next higher. In-band FEC and RED
+// are not part of Bpl: give ComputeEModel the loss left after recovery. Errors: negative bit rate;
+// a codec id without a table entry.
 [[nodiscard]] Result<CodecImpairment> CodecImpairmentFor(codec::CodecId id, int bitrate_bps,
                                                          bool plc);
 
