@@ -3,14 +3,13 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "parley/client/call.h"
+#include "stop_signal.h"
 
 namespace parley::app {
 namespace {
@@ -22,20 +21,6 @@ constexpr std::chrono::seconds kReportInterval{1};
 constexpr std::chrono::seconds kTailAfterFile{2};
 // How often the main thread looks at the call and the signal flag.
 constexpr milliseconds kTurn{50};
-
-// Set by SIGINT/SIGTERM; a lock-free atomic is safe to store from a signal handler.
-std::atomic<bool> g_stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-void RequestStop(int /*signal*/) { g_stop_requested.store(true); }
-
-void InstallSignalHandlers() {
-  struct sigaction action {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
 
 double Seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -207,7 +192,7 @@ int RunCall(const CallArgs& args) {
     fmt::print(stderr, "parley call: {}\n", call.error().message);
     return 1;
   }
-  InstallSignalHandlers();
+  InstallStopSignalHandlers();
   if (Status started = (*call)->Start(); !started) {
     fmt::print(stderr, "parley call: {}\n", started.error().message);
     return 1;
@@ -233,7 +218,7 @@ int RunCall(const CallArgs& args) {
   std::optional<Clock::time_point> file_done;
   auto next_report = start + kReportInterval;
   const int record_rate = config->recorder.sample_rate_hz;
-  while (!g_stop_requested.load()) {
+  while (!StopRequested()) {
     const auto now = Clock::now();
     if (bounded && now >= end) break;
     if (!(*call)->running()) break;  // failed: status() says why

@@ -5,12 +5,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 
 #include "parley/base/clock.h"
 #include "parley/lab/impair_proxy.h"
+#include "stop_signal.h"
 
 namespace parley::app {
 namespace {
@@ -20,22 +19,6 @@ using std::chrono::milliseconds;
 constexpr std::chrono::seconds kReportInterval{5};
 // Longest single wait of the loop: how late a report or the end of --duration may be.
 constexpr milliseconds kMaxTurn{100};
-
-// Set by SIGINT/SIGTERM; a lock-free atomic is safe to store from a signal handler.
-std::atomic<bool> g_stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-void RequestStop(int /*signal*/) { g_stop_requested.store(true); }
-
-void InstallSignalHandlers() {
-  struct sigaction action {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  // No SA_RESTART: the proxy's wait returns at once and the loop sees the flag.
-  action.sa_flags = 0;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
 
 std::string DescribeLoss(const lab::ImpairmentConfig& c) {
   switch (c.loss) {
@@ -123,7 +106,7 @@ int RunImpair(const ImpairArgs& args) {
     fmt::print(stderr, "parley impair: {}\n", s.error().message);
     return 1;
   }
-  InstallSignalHandlers();
+  InstallStopSignalHandlers();
   fmt::print(stderr,
              "parley impair: {} -> {} (upstream socket {}), preset {}: {}; seeds {} up, {} down\n",
              proxy.listen_address().ToString(), config.forward.ToString(),
@@ -139,7 +122,7 @@ int RunImpair(const ImpairArgs& args) {
   Clock::TimePoint next_report = start + kReportInterval;
   bool client_announced = false;
   int exit_code = 0;
-  while (!g_stop_requested.load()) {
+  while (!StopRequested()) {
     const Clock::TimePoint now = clock.Now();
     if (bounded && now >= end) break;
     milliseconds turn = kMaxTurn;
