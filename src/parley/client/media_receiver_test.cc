@@ -27,9 +27,13 @@ constexpr int kRate = 48000;
 // One peer's stream: a tone encoded as the client sends it.
 class Stream {
  public:
-  Stream(uint32_t ssrc, double frequency_hz, double amplitude, double seconds = 3.0) {
+  Stream(uint32_t ssrc, double frequency_hz, double amplitude, double seconds = 3.0,
+         uint16_t first_sequence = 0, uint32_t first_timestamp = 0) {
     audio::AudioFrame tone({kRate, 1}, testing::Tone(frequency_hz, kRate, seconds, amplitude));
-    auto sender = MediaSender::FromAudio(tone, {.profile = "studio", .ssrc = ssrc});
+    auto sender = MediaSender::FromAudio(tone, {.profile = "studio",
+                                                .ssrc = ssrc,
+                                                .first_sequence = first_sequence,
+                                                .first_timestamp = first_timestamp});
     if (!sender) throw std::runtime_error(sender.error().message);
     sender_ = std::move(sender).value();
   }
@@ -114,6 +118,44 @@ TEST(MediaReceiverTest, MixesEveryPeerButNotItself) {
     EXPECT_GT(peer.playout.totalSamplesReceived, 0u);
     EXPECT_LT(peer.level_dbov, 20);  // a 0.3 sine is about -13 dBov
   }
+}
+
+// A peer's sender restarts mid-call with the same SSRC (a client that reconnects keeps its
+// identity): its timestamps and sequence numbers start again from other values. The new
+// audio is heard within 100 ms, and a single stray packet with a timestamp 10 s ahead
+// changes nothing.
+TEST(MediaReceiverTest, APeerThatRestartsIsHeardAgainAndAStrayPacketIsIgnored) {
+  SimulatedClock clock;
+  CountingSink sink;
+  MediaReceiver receiver(clock, {.own_ssrc = 1}, &sink);
+  Stream before(2, 440.0, 0.3, 4.0, 30000, 4'000'000'000u);
+  Drive(receiver, clock, {&before}, 100);  // 2 s
+  // One stray: the next packet's copy with its timestamp 10 s ahead.
+  std::vector<uint8_t> stray = before.Next();
+  const uint32_t ts =
+      (uint32_t{stray[4]} << 24 | uint32_t{stray[5]} << 16 | uint32_t{stray[6]} << 8 | stray[7]) +
+      480000;
+  for (int i = 0; i < 4; ++i)
+    stray[4 + static_cast<size_t>(i)] = static_cast<uint8_t>(ts >> (24 - 8 * i));
+  EXPECT_EQ(receiver.OnDatagram(stray), MediaReceiver::Verdict::kPlayed);
+  Drive(receiver, clock, {&before}, 50);  // 1 s
+  const auto after_stray = std::span<const int16_t>(sink.samples).last(kRate);
+  EXPECT_NEAR(ToneAmplitude(after_stray, 440.0), 0.3, 0.035);
+
+  Stream after(2, 880.0, 0.3, 3.0, 7, 1000);  // restarted: lower timestamp, other sequence
+  const size_t restart = sink.samples.size();
+  Drive(receiver, clock, {&after}, 100);  // 2 s
+  // Heard within 100 ms: the 880 Hz tone fills the block 100-120 ms after its first packet.
+  const auto early = std::span<const int16_t>(sink.samples).subspan(restart + kRate / 10, 960);
+  EXPECT_NEAR(ToneAmplitude(early, 880.0), 0.3, 0.06);
+  const auto last_second = std::span<const int16_t>(sink.samples).last(kRate);
+  EXPECT_NEAR(ToneAmplitude(last_second, 880.0), 0.3, 0.035);
+  EXPECT_LT(ToneAmplitude(last_second, 440.0), 0.01);
+  const auto stats = receiver.peer_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].playout.new_timelines, 1u);
+  EXPECT_EQ(stats[0].playout.stray_packets, 1u);
+  EXPECT_EQ(stats[0].playout.late_packets, 0u);
 }
 
 TEST(MediaReceiverTest, ALoudSumIsLimitedNotClippedOrWrapped) {

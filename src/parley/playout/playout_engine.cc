@@ -12,13 +12,13 @@
 namespace parley::playout {
 namespace {
 
-// Largest number of RED blocks split per packet (RFC 2198 allows more; senders use 1-2).
-constexpr size_t kMaxRedBlocks = 8;
 // Opus DTX frames: a TOC byte and at most one more (RFC 6716 3.1: no audio data).
 constexpr size_t kMaxDtxPayloadBytes = 2;
 // Sync buffer capacity: a 120 ms packet, a 40 ms stretch window, merge search and slack.
 constexpr int kSyncCapacityMs = 300;
 constexpr int kMaxPacketMs = 120;
+// A packet held off the stream's timeline is copied: an MTU's worth, RED included.
+constexpr size_t kMaxHeldPayloadBytes = 1500;
 // Comfort noise never goes below Expand's default floor: the background tracker follows
 // the quietest 10 ms played, digital silence included, and noise below about -90 dBFS
 // rounds to hard zeros in int16.
@@ -99,7 +99,8 @@ PlayoutEngine::PlayoutEngine(const Clock& clock, Config config)
                                   .lpc_order = 0}),
       block_frames_(config_.output_rate_hz / 100),
       channels_(config_.channels),
-      clock_rate_hz_(config_.buffer.clock_rate_hz) {
+      clock_rate_hz_(config_.buffer.clock_rate_hz),
+      timeline_(StreamTimelineConfig{.clock_rate_hz = config_.buffer.clock_rate_hz}) {
   for (const auto& b : config_.bindings) {
     auto decoder = codec::CreateDecoder(
         *b.codec, codec::DecoderConfig{.sample_rate_hz = config_.output_rate_hz,
@@ -120,6 +121,7 @@ PlayoutEngine::PlayoutEngine(const Clock& clock, Config config)
           static_cast<size_t>((merge_.search_frames() + stretch_.max_lag_frames()) * channels_),
       0);
   preview_.assign(static_cast<size_t>(merge_.required_continuation_frames() * channels_), 0);
+  held_payload_.assign(kMaxHeldPayloadBytes, 0);
 }
 
 PlayoutEngine::~PlayoutEngine() = default;
@@ -139,46 +141,103 @@ double PlayoutEngine::buffered_ms() const {
 }
 
 Status PlayoutEngine::InsertPacket(const rtp::RtpPacketView& packet) {
-  return InsertPacket(Packet{packet.payload_type(), packet.sequence_number(), packet.timestamp(),
-                             packet.payload()});
+  return InsertPacket(
+      Packet{packet.payload_type(), packet.sequence_number(), packet.timestamp(), packet.payload()},
+      packet.ssrc());
 }
 
-Status PlayoutEngine::InsertPacket(const Packet& packet) {
-  std::array<rtp::RedBlock, kMaxRedBlocks> blocks;
-  size_t block_count = 1;
+std::optional<int64_t> PlayoutEngine::ContentEnd() const {
+  std::optional<int64_t> end;
+  if (const auto played = buffer_.played_until()) end = *played + concealed_ticks_;
+  if (!buffer_.empty()) {
+    const PacketInfo& last = buffer_.At(buffer_.size() - 1).info;
+    const int64_t last_end = last.timestamp + buffer_.DurationOf(last);
+    end = end ? std::max(*end, last_end) : last_end;
+  }
+  return end;
+}
+
+Status PlayoutEngine::Split(const Packet& packet, RedBlocks& blocks, size_t& count) const {
+  count = 1;
   blocks[0] = {packet.payload_type, packet.timestamp, packet.payload};
   if (config_.red_payload_type >= 0 && packet.payload_type == config_.red_payload_type) {
     auto parsed = rtp::ParseRedPayload(packet.payload, packet.timestamp, blocks);
     if (!parsed.ok()) return Error{"RED packet dropped: " + parsed.error().message};
-    block_count = *parsed;
-    if (block_count == 0 || blocks[block_count - 1].data.empty()) {
+    count = *parsed;
+    if (count == 0 || blocks[count - 1].data.empty()) {
       return Error{"RED packet dropped: no primary block"};
     }
   }
-  const int64_t sequence = sequence_unwrapper_.Unwrap(packet.sequence_number);
+  const rtp::RedBlock& primary = blocks[count - 1];
+  const Decoder* decoder = DecoderFor(primary.payload_type);
+  if (decoder == nullptr)
+    return Error{"unknown payload type " + std::to_string(primary.payload_type)};
+  auto samples = decoder->decoder->PacketSamples(primary.data);
+  if (!samples.ok()) return Error{"payload dropped: " + samples.error().message};
+  return Status::Ok();
+}
+
+Status PlayoutEngine::InsertPacket(const Packet& packet, std::optional<uint32_t> ssrc) {
+  RedBlocks blocks;
+  size_t count = 0;
+  if (Status split = Split(packet, blocks, count); !split.ok()) return split;
   const Clock::TimePoint now = clock_.Now();
-  const auto& primary = blocks[block_count - 1];
-  const int64_t primary_ts = timestamp_unwrapper_.Unwrap(primary.rtp_timestamp);
+  const StreamTimeline::Arrival arrival{blocks[count - 1].rtp_timestamp, packet.sequence_number,
+                                        ssrc, now};
+  const StreamTimeline::Placement placement = timeline_.Place(arrival, {ContentEnd()});
+  switch (placement.verdict) {
+    case StreamTimeline::Verdict::kCurrent:
+      File(blocks, count, placement.timestamp, placement.sequence_number, now);
+      return Status::Ok();
+    case StreamTimeline::Verdict::kStale:
+      return Error{"packet of a timeline already left dropped (timestamp " +
+                   std::to_string(packet.timestamp) + ")"};
+    case StreamTimeline::Verdict::kHeld:
+      // Kept aside until a second packet confirms its timeline (or it turns out a stray).
+      if (packet.payload.size() > held_payload_.size()) {
+        held_.reset();  // a confirmation then files only the packet that confirms
+        return Error{"packet off the stream's timeline dropped: too large to hold"};
+      }
+      std::copy(packet.payload.begin(), packet.payload.end(), held_payload_.begin());
+      held_ = packet;
+      held_->payload = std::span<const uint8_t>(held_payload_).first(packet.payload.size());
+      held_arrival_ = now;
+      return Status::Ok();
+    case StreamTimeline::Verdict::kNewTimeline:
+      if (held_) {
+        RedBlocks held_blocks;
+        size_t held_count = 0;
+        if (Split(*held_, held_blocks, held_count).ok()) {
+          File(held_blocks, held_count, placement.held_timestamp, placement.held_sequence_number,
+               held_arrival_);
+        }
+        held_.reset();
+      }
+      File(blocks, count, placement.timestamp, placement.sequence_number, now);
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+void PlayoutEngine::File(const RedBlocks& blocks, size_t count, int64_t primary_timestamp,
+                         int64_t sequence, Clock::TimePoint arrival) {
+  const rtp::RedBlock& primary = blocks[count - 1];
   // Redundant blocks first (oldest first), then the primary that may replace none of them.
-  for (size_t i = 0; i < block_count; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const rtp::RedBlock& block = blocks[i];
-    const bool redundant = i + 1 < block_count;
+    const bool redundant = i + 1 < count;
     const Decoder* decoder = DecoderFor(block.payload_type);
-    if (decoder == nullptr) {
-      if (!redundant) return Error{"unknown payload type " + std::to_string(block.payload_type)};
-      continue;
-    }
+    if (decoder == nullptr) continue;  // the primary's was checked by Split
     auto samples = decoder->decoder->PacketSamples(block.data);
-    if (!samples.ok()) {
-      if (!redundant) return Error{"payload dropped: " + samples.error().message};
-      continue;
-    }
+    if (!samples.ok()) continue;
     PacketInfo info;
-    info.timestamp = redundant ? timestamp_unwrapper_.PeekUnwrap(block.rtp_timestamp) : primary_ts;
-    info.sequence_number = sequence - static_cast<int64_t>(block_count - 1 - i);
+    // A block's offset from the primary, wrapping with RTP's 32-bit timestamps.
+    info.timestamp =
+        primary_timestamp + static_cast<int32_t>(block.rtp_timestamp - primary.rtp_timestamp);
+    info.sequence_number = sequence - static_cast<int64_t>(count - 1 - i);
     info.payload_type = static_cast<uint8_t>(block.payload_type);
     info.duration = FramesToTicks(*samples);
-    info.arrival_time = now;
+    info.arrival_time = arrival;
     info.is_redundant = redundant;
     if (redundant) ++red_redundant_received_;
     const PacketBuffer::InsertOutcome outcome = buffer_.Insert(info, block.data);
@@ -187,9 +246,8 @@ Status PlayoutEngine::InsertPacket(const Packet& packet) {
     }
     const bool accepted = outcome.result == PacketBuffer::InsertResult::kInserted ||
                           outcome.result == PacketBuffer::InsertResult::kReplacedRedundant;
-    if (accepted && !redundant) delay_.Update(info.timestamp, clock_rate_hz_, now);
+    if (accepted && !redundant) delay_.Update(info.timestamp, clock_rate_hz_, arrival);
   }
-  return Status::Ok();
 }
 
 DecisionInput PlayoutEngine::MakeDecisionInput() const {
@@ -571,6 +629,12 @@ const PlayoutStatistics& PlayoutEngine::stats() {
   stats_ = recorder_.stats();
   stats_.fecPacketsReceived = red_redundant_received_ + static_cast<uint64_t>(fec_recoveries_);
   stats_.fecPacketsDiscarded = buffer_.stats().redundant_discarded;
+  const StreamTimeline::Stats& timeline = timeline_.stats();
+  stats_.new_timelines = timeline.new_timelines;
+  stats_.stray_packets = timeline.stray;
+  stats_.stale_packets = timeline.stale;
+  // Dropped by the jitter buffer for arriving too early (a stray) or too late (stale).
+  stats_.packetsDiscarded += timeline.stray + timeline.stale;
   return stats_;
 }
 

@@ -39,9 +39,10 @@
 #include "parley/playout/merge.h"
 #include "parley/playout/packet_buffer.h"
 #include "parley/playout/playout_statistics.h"
+#include "parley/playout/stream_timeline.h"
 #include "parley/playout/time_stretch.h"
+#include "parley/rtp/red.h"
 #include "parley/rtp/rtp_packet.h"
-#include "parley/rtp/sequence_unwrapper.h"
 
 namespace parley::playout {
 
@@ -79,11 +80,13 @@ class PlayoutEngine {
   // What a 10 ms block is made of.
   struct BlockInfo {
     Operation operation = Operation::kSilence;  // the decision (kMerge when one happened)
-    int64_t media_timestamp = 0;  // unwrapped RTP ticks of the block's first sample (approx.
-                                  // after stretching); 0 before start
-    double target_delay_ms = 0;   // DelayManager target
-    double buffer_delay_ms = 0;   // decoded + buffered audio before the block
-    int frames_changed = 0;       // removed (accelerate) or inserted (decelerate, merge)
+    // The block's first sample on the engine's timeline: unwrapped RTP ticks, continued
+    // across timeline events (a new timeline is mapped to follow on; approximate after
+    // stretching); 0 before start.
+    int64_t media_timestamp = 0;
+    double target_delay_ms = 0;  // DelayManager target
+    double buffer_delay_ms = 0;  // decoded + buffered audio before the block
+    int frames_changed = 0;      // removed (accelerate) or inserted (decelerate, merge)
   };
 
   // Throws std::invalid_argument on a bad config (rate, channels, a codec that cannot
@@ -95,8 +98,19 @@ class PlayoutEngine {
 
   // Files a packet that arrived now (clock.Now()). RED payloads are split: their older
   // blocks are buffered as redundant copies that a primary replaces. Errors (unknown
-  // payload type, malformed RED or codec payload) drop the packet; the engine stays usable.
-  [[nodiscard]] Status InsertPacket(const Packet& packet);
+  // payload type, malformed RED or codec payload, a packet of a timeline already left)
+  // drop the packet; the engine stays usable.
+  //
+  // Timeline events (a sender restart, a new SSRC, timestamps that leap either way or
+  // wrap, a sender clock paused while muted, one stray packet far out) are found by
+  // StreamTimeline (stream_timeline.h): a packet off the current timeline is held until a
+  // second packet confirms the new one, then both are mapped onto the engine's continuous
+  // timeline, so the listener hears the new audio at the same delay as before; an
+  // unconfirmed one is dropped and counted (stats().stray_packets).
+  // `ssrc`: the sender's, when the caller knows it (an RTP packet's is used): a new one
+  // starts a new timeline once a second packet confirms it.
+  [[nodiscard]] Status InsertPacket(const Packet& packet,
+                                    std::optional<uint32_t> ssrc = std::nullopt);
   [[nodiscard]] Status InsertPacket(const rtp::RtpPacketView& packet);
 
   // Writes exactly one 10 ms block (block_frames() x channels interleaved samples) into
@@ -132,6 +146,17 @@ class PlayoutEngine {
     std::unique_ptr<codec::AudioDecoder> decoder;
   };
 
+  // Largest number of RED blocks split per packet (RFC 2198 allows more; senders use 1-2).
+  static constexpr size_t kMaxRedBlocks = 8;
+  using RedBlocks = std::array<rtp::RedBlock, kMaxRedBlocks>;
+
+  // Splits RED and checks the primary block can be decoded.
+  Status Split(const Packet& packet, RedBlocks& blocks, size_t& count) const;
+  // Buffers the blocks of a packet placed on the engine's timeline.
+  void File(const RedBlocks& blocks, size_t count, int64_t primary_timestamp, int64_t sequence,
+            Clock::TimePoint arrival);
+  // End of the audio played, concealed or buffered (engine ticks); nullopt before any.
+  std::optional<int64_t> ContentEnd() const;
   DecisionInput MakeDecisionInput() const;
   // Pops the next packet and appends its audio (merged after concealment). False when
   // nothing could be decoded (the packet is dropped either way).
@@ -169,11 +194,13 @@ class PlayoutEngine {
   std::vector<int16_t> preview_;  // Expand::Preview for the merge
   std::array<Segment, 16> segments_{};
   // Others.
-  rtp::SequenceNumberUnwrapper sequence_unwrapper_;
-  rtp::TimestampUnwrapper timestamp_unwrapper_;
   const int block_frames_;
   const int channels_;
   int clock_rate_hz_ = 48000;
+  StreamTimeline timeline_;
+  std::optional<Packet> held_;         // payload in held_payload_
+  std::vector<uint8_t> held_payload_;  // allocated at construction
+  Clock::TimePoint held_arrival_{};
   int sync_frames_ = 0;
   int segment_count_ = 0;
   bool started_ = false;

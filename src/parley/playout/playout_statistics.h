@@ -82,6 +82,13 @@ struct PlayoutStatistics {
   uint64_t late_packets = 0;
   uint64_t duplicate_packets = 0;
   uint64_t overflow_dropped_packets = 0;
+  // Timeline events (stream_timeline.h): new timelines followed (sender restarts, new
+  // SSRCs, leaps), packets dropped as strays (off the timeline, never confirmed) and as
+  // stale (the tail of a timeline already left). Strays and stale packets are also in
+  // packetsDiscarded.
+  uint64_t new_timelines = 0;
+  uint64_t stray_packets = 0;
+  uint64_t stale_packets = 0;
 };
 
 class PlayoutStatisticsRecorder {

@@ -391,6 +391,46 @@ TEST_F(RoomRecorderTest, MixHoldsEveryParticipant) {
   EXPECT_LT(PeakOf(mix), 32767);
 }
 
+// A participant whose sender restarts mid-call (its timestamps and sequence numbers start
+// again from lower values, as after a reconnect) is in the mix before and after: the
+// recording's playout engine follows the new timeline instead of waiting for the old one.
+TEST_F(RoomRecorderTest, MixFollowsASenderThatRestarts) {
+  auto recorder = MakeRecorder();
+  recorder->OnParticipantAdmitted(Member(1, "standup", 1, "p0", 1));
+  const std::vector<int16_t> first = Clip(0, 2.0);
+  const std::vector<int16_t> second = Clip(1, 2.0);
+  const auto first_packets = EncodeOpus(first);
+  const auto second_packets = EncodeOpus(second);
+  auto send = [&](const std::vector<std::vector<uint8_t>>& packets, int64_t start_ms,
+                  uint16_t sequence, uint32_t timestamp) {
+    for (size_t i = 0; i < packets.size(); ++i) {
+      At(milliseconds(start_ms + 20 * static_cast<int64_t>(i)));
+      recorder->OnRtp(1, 1,
+                      Rtp(kOpusPt, static_cast<uint16_t>(sequence + i),
+                          timestamp + static_cast<uint32_t>(i * kFrame), 1, packets[i]),
+                      clock_.Now());
+      recorder->Poll();
+    }
+  };
+  send(first_packets, 100, 40000, 3'000'000);
+  send(second_packets, 100 + 20 * static_cast<int64_t>(first_packets.size()), 17, 5000);
+  At(milliseconds(4600));
+  recorder->Poll();
+  recorder->OnParticipantRemoved(1);
+  recorder->Poll();
+  const std::vector<int16_t> mix = DecodeFile(Session("standup") / "mix.opus");
+  EXPECT_GE(mix.size(), static_cast<size_t>(4.5 * kRate));
+  // Heard searches an alignment up to 1.5 s: each clip against its part of the mix.
+  const auto mix_first = std::span<const int16_t>(mix).first(static_cast<size_t>(2.3 * kRate));
+  const auto mix_second = std::span<const int16_t>(mix).subspan(static_cast<size_t>(2.0 * kRate));
+  const double heard_first = testing::Heard(mix_first, first, kRate);
+  const double heard_second = testing::Heard(mix_second, second, kRate);
+  RecordProperty("heard_before_restart", std::to_string(heard_first));
+  RecordProperty("heard_after_restart", std::to_string(heard_second));
+  EXPECT_GT(heard_first, kHeardInMixOfThree);
+  EXPECT_GT(heard_second, kHeardInMixOfThree);
+}
+
 // Three voices each near full scale add up to about three times it: the limiter keeps the
 // mix below full scale (no sample saturates after encoding and decoding), and each voice
 // is still there.
