@@ -607,6 +607,7 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
   // Concealment stands in for media after the playout point: count it, so the position
   // keeps moving through a gap as the listener's timeline does.
   info.media_timestamp = played + concealed_ticks_ - FramesToTicks(sync_frames_);
+  info.rtp_timestamp = timeline_.RtpTimestampAt(info.media_timestamp).value_or(0);
   if (op == Operation::kAccelerate || op == Operation::kPreemptiveExpand) {
     // A stretch shifts every later level by what it removed or inserted.
     const double shift_ms =

@@ -84,6 +84,9 @@ class PlayoutEngine {
     // across timeline events (a new timeline is mapped to follow on; approximate after
     // stretching); 0 before start.
     int64_t media_timestamp = 0;
+    // The sender's RTP timestamp of that sample (through the mapping of the timeline that
+    // placed it): which packet's media is playing; 0 before start.
+    uint32_t rtp_timestamp = 0;
     double target_delay_ms = 0;  // DelayManager target
     double buffer_delay_ms = 0;  // decoded + buffered audio before the block
     int frames_changed = 0;      // removed (accelerate) or inserted (decelerate, merge)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 
 namespace parley::playout {
@@ -80,6 +81,26 @@ int64_t StreamTimeline::UnwrapSequence(uint16_t sequence_number) const {
   return newest_sequence_ + SequenceDiff(sequence_number, static_cast<uint16_t>(newest_sequence_));
 }
 
+std::optional<uint32_t> StreamTimeline::RtpTimestampAt(int64_t engine_timestamp) const {
+  for (size_t i = segment_count_; i-- > 0;) {
+    const Segment& segment = segments_[(segment_head_ + i) % kMaxSegments];
+    if (engine_timestamp >= segment.engine_start || i == 0) {
+      if (engine_timestamp < segment.engine_start && segment_count_ == kMaxSegments) break;
+      return static_cast<uint32_t>(engine_timestamp - segment.shift);
+    }
+  }
+  return std::nullopt;
+}
+
+void StreamTimeline::AddSegment(int64_t engine_start) {
+  if (segment_count_ == kMaxSegments) {
+    segment_head_ = (segment_head_ + 1) % kMaxSegments;
+    --segment_count_;
+  }
+  segments_[(segment_head_ + segment_count_) % kMaxSegments] = {engine_start, timestamp_shift_};
+  ++segment_count_;
+}
+
 int64_t StreamTimeline::MapTimestamp(uint32_t rtp_timestamp) const {
   return UnwrapTimestamp(rtp_timestamp) + timestamp_shift_;
 }
@@ -140,6 +161,7 @@ StreamTimeline::Placement StreamTimeline::Place(const Arrival& arrival, const En
     timestamp_shift_ = 0;
     sequence_shift_ = 0;
     highest_mapped_sequence_ = newest_sequence_;
+    AddSegment(std::numeric_limits<int64_t>::min());
     return Accept(arrival);
   }
   const bool on_current = Consistent(*current_, arrival);
@@ -182,6 +204,7 @@ StreamTimeline::Placement StreamTimeline::Place(const Arrival& arrival, const En
   timestamp_shift_ = start - newest_timestamp_;
   sequence_shift_ = first_sequence - newest_sequence_;
   ++stats_.new_timelines;
+  AddSegment(start);
   const Placement held_placement = Accept(first);
   Placement p = Accept(arrival);
   p.verdict = Verdict::kNewTimeline;

@@ -35,6 +35,7 @@
 // Pure logic over the caller's clock readings; no allocation. Not thread-safe.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -116,6 +117,11 @@ class StreamTimeline {
   // changing any state.
   int64_t MapTimestamp(uint32_t rtp_timestamp) const;
 
+  // The sender's RTP timestamp of a position on the engine's timeline: through the
+  // mapping of the timeline that placed it (the last kMaxSegments are remembered).
+  // nullopt before the first packet or before the oldest remembered timeline.
+  std::optional<uint32_t> RtpTimestampAt(int64_t engine_timestamp) const;
+
   // Whether a candidate is held (the caller's copy of it is still wanted).
   bool holding() const { return held_.has_value(); }
   const Stats& stats() const { return stats_; }
@@ -136,6 +142,12 @@ class StreamTimeline {
     uint16_t newest_sequence = 0;
     uint32_t newest_timestamp = 0;  // of the packet with the newest sequence number
   };
+  // Where a timeline begins on the engine's and how it maps there.
+  struct Segment {
+    int64_t engine_start = 0;
+    int64_t shift = 0;  // engine = unwrapped RTP + shift
+  };
+  static constexpr size_t kMaxSegments = 8;
   struct Held {
     Arrival arrival;
     int current_since = 0;  // current packets since it was held
@@ -151,6 +163,8 @@ class StreamTimeline {
   int64_t UnwrapTimestamp(uint32_t rtp_timestamp) const;
   int64_t UnwrapSequence(uint16_t sequence_number) const;
   Placement Accept(const Arrival& arrival);
+  // Remembers that the current mapping begins at `engine_start`.
+  void AddSegment(int64_t engine_start);
 
   // Passed by argument.
   const Config config_;
@@ -168,6 +182,9 @@ class StreamTimeline {
   int64_t timestamp_shift_ = 0;
   int64_t sequence_shift_ = 0;
   int64_t highest_mapped_sequence_ = 0;
+  std::array<Segment, kMaxSegments> segments_{};  // ring, oldest first from segment_head_
+  size_t segment_head_ = 0;
+  size_t segment_count_ = 0;
   Stats stats_;
 };
 

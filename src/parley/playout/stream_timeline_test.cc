@@ -208,6 +208,10 @@ TEST_P(StreamTimelineEvent, ANewTimelineIsFollowedAfterTwoPacketsAtTheSameDelay)
   }
   EXPECT_EQ(timeline.stats().new_timelines, 1u);
   EXPECT_EQ(timeline.stats().stray, 0u);
+  // Positions map back to the sender's timestamps of the timeline that placed them.
+  EXPECT_EQ(timeline.RtpTimestampAt(last_old_ts), old_sender.timestamp_base + (kOld - 1) * 960u);
+  EXPECT_EQ(timeline.RtpTimestampAt(second.held_timestamp + 5 * kTicksPerPacket),
+            next.timestamp_base + 5 * 960u);
 }
 
 INSTANTIATE_TEST_SUITE_P(
