@@ -179,6 +179,11 @@ struct MediaLoop::Impl {
           std::span<uint8_t>(buffers).subspan(i * c.max_datagram_bytes, c.max_datagram_bytes);
     }
     poller.Add(socket.fd());
+    // The router's time starts now, not at the clock's epoch: joins applied by the first
+    // batch are timed from it (their first RTCP report is due a fraction of an interval
+    // later, not at once). Nobody is applied yet, so nothing is emitted.
+    router.Tick(clock.Now(), clock.WallNow(), sink);
+    sink.Flush();
   }
 
   // A batch, or none: a transient error is noted and reads as nothing waiting.

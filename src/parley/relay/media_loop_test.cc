@@ -345,6 +345,25 @@ TEST(MediaLoopTest, AllocatesNothingPerDatagramAfterWarmUp) {
   EXPECT_EQ(counters.copies_out - counters.rtcp_reports_sent, 6u + 2u * (1 + datagrams));
 }
 
+// The router's time starts when the loop is made: participants whose joins the first
+// batch applies get their first RTCP report a fraction of an interval later (0.25..0.75
+// of 1 s), not at once because the clock reads an hour since its epoch.
+TEST(MediaLoopTest, JoinsAppliedByTheFirstBatchAreTimedFromNow) {
+  SimulatedClock clock;
+  clock.Advance(std::chrono::hours(1));
+  MediaRouter router;
+  auto loop = MediaLoop::Create(SocketAddress::Loopback(false, 0), router, {}, clock).value();
+  Client a(1, kRoom), b(2, kRoom);
+  AddAll(router, {&a, &b});
+  LatchAll(*loop, {&a, &b});
+  clock.Advance(milliseconds(200));
+  ASSERT_TRUE(loop->RunOnce(milliseconds(0)));
+  EXPECT_EQ(router.counters().rtcp_reports_sent, 0u);
+  clock.Advance(milliseconds(600));
+  ASSERT_TRUE(loop->RunOnce(milliseconds(0)));
+  EXPECT_EQ(router.counters().rtcp_reports_sent, 2u);
+}
+
 TEST(MediaLoopTest, DropsTruncatedDatagrams) {
   MediaRouter router;
   auto loop = StartLoop(router, MediaLoopConfig{.max_datagram_bytes = 64});
