@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <ctime>
+#include <optional>
 #include <utility>
 
 #include "parley/relay/log.h"
@@ -71,6 +72,10 @@ int RunRelay(const RelayArgs& args) {
     logger.Error("relay_start_failed", {{"error", started.error().message}});
     return kExitFailure;
   }
+  return ServeRelay(relay, logger, signals);
+}
+
+int ServeRelay(relay::Relay& relay, relay::Logger& logger, const sigset_t& signals) {
   int exit_code = 0;
   for (;;) {
     const timespec wait{.tv_sec = 0, .tv_nsec = kHealthCheckNs};
@@ -80,7 +85,12 @@ int RunRelay(const RelayArgs& args) {
       logger.Info("signal_received", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
       break;
     }
-    if (relay.media_failure()) {
+    if (std::optional<Error> failure = relay.media_failure()) {
+      // Signaling alone would admit callers whose media goes nowhere: stop and let the
+      // supervisor start a fresh relay.
+      logger.Error(
+          "relay_exiting",
+          {{"reason", "media_failed"}, {"error", failure->message}, {"exit_code", kExitFailure}});
       exit_code = kExitFailure;
       break;
     }

@@ -3,7 +3,14 @@
 // RunRelay.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
+
+namespace parley::relay {
+class Logger;
+class Relay;
+}  // namespace parley::relay
 
 namespace parley::app {
 
@@ -21,5 +28,12 @@ struct RelayArgs {
 // cannot be read, the relay cannot start, or its media socket fails while running; 2 on a
 // bad argument.
 int RunRelay(const RelayArgs& args);
+
+// The part of RunRelay after a successful Start: waits for one of `signals` (blocked by
+// the caller) or for the media thread to fail, checking every 200 ms, then stops `relay`.
+// Returns 0 after a signal; 1 when the media socket failed (logged as relay_exiting, after
+// the relay's media_loop_failed), so that a supervisor restarts the relay rather than
+// leave signaling up with a dead media plane.
+int ServeRelay(relay::Relay& relay, relay::Logger& logger, const sigset_t& signals);
 
 }  // namespace parley::app

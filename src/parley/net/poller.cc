@@ -17,6 +17,15 @@ size_t Poller::Add(int fd) {
 }
 
 Result<int> Poller::Wait(std::chrono::nanoseconds timeout) {
+  const int ready = TryWait(timeout);
+  if (ready < 0) {
+    return Error{fmt::format("ppoll on {} sockets: {}", fds_.size(),
+                             std::system_category().message(-ready))};
+  }
+  return ready;
+}
+
+int Poller::TryWait(std::chrono::nanoseconds timeout) {
   using std::chrono::nanoseconds;
   using std::chrono::seconds;
   const nanoseconds wait = std::max(timeout, nanoseconds(0));
@@ -25,11 +34,7 @@ Result<int> Poller::Wait(std::chrono::nanoseconds timeout) {
                        static_cast<long>((wait - whole_seconds).count())};
   for (pollfd& entry : fds_) entry.revents = 0;
   const int ready = ::ppoll(fds_.data(), fds_.size(), &limit, nullptr);
-  if (ready < 0) {
-    if (errno == EINTR) return 0;
-    return Error{
-        fmt::format("ppoll on {} sockets: {}", fds_.size(), std::system_category().message(errno))};
-  }
+  if (ready < 0) return errno == EINTR ? 0 : -errno;
   return ready;
 }
 

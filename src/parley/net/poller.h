@@ -31,6 +31,8 @@ class Poller {
   // the wait. A watched descriptor that was closed counts as readable (its read then
   // fails). Error: the system refused the wait (out of memory).
   [[nodiscard]] Result<int> Wait(std::chrono::nanoseconds timeout);
+  // The same, failing with -errno instead of a message (nothing allocates).
+  [[nodiscard]] int TryWait(std::chrono::nanoseconds timeout);
 
   // Whether descriptor `index` was readable (or in error) at the last Wait.
   bool readable(size_t index) const;

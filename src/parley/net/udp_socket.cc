@@ -189,7 +189,7 @@ Result<UdpSocket> UdpSocket::Bind(const SocketAddress& address, const UdpSocketO
                           SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return SystemError("socket for", address, errno);
   // From here the socket owns fd: every early return closes it.
-  UdpSocket socket(fd, address);
+  UdpSocket socket(fd, address, options.system_calls);
   const auto set_buffer = [&](int option, int bytes, std::string_view name) -> Status {
     if (bytes <= 0) return Status::Ok();
     if (::setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof(bytes)) != 0) {
@@ -215,7 +215,8 @@ Result<UdpSocket> UdpSocket::Bind(const SocketAddress& address, const UdpSocketO
   return socket;
 }
 
-UdpSocket::UdpSocket(UdpSocket&& other) noexcept : fd_(other.fd_), local_(other.local_) {
+UdpSocket::UdpSocket(UdpSocket&& other) noexcept
+    : fd_(other.fd_), local_(other.local_), calls_(other.calls_) {
   other.fd_ = -1;
 }
 
@@ -224,6 +225,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     Close();
     fd_ = other.fd_;
     local_ = other.local_;
+    calls_ = other.calls_;
     other.fd_ = -1;
   }
   return *this;
@@ -237,8 +239,10 @@ void UdpSocket::Close() {
 }
 
 Result<size_t> UdpSocket::SendTo(std::span<const uint8_t> payload, const SocketAddress& to) {
-  const ssize_t sent =
-      ::sendto(fd_, payload.data(), payload.size(), 0, to.sockaddr_ptr(), to.sockaddr_length());
+  const ssize_t sent = calls_ == nullptr ? ::sendto(fd_, payload.data(), payload.size(), 0,
+                                                    to.sockaddr_ptr(), to.sockaddr_length())
+                                         : calls_->SendTo(fd_, payload.data(), payload.size(), 0,
+                                                          to.sockaddr_ptr(), to.sockaddr_length());
   if (sent < 0) return SystemError("sendto", to, errno);
   return static_cast<size_t>(sent);
 }
@@ -251,7 +255,8 @@ Result<std::optional<Datagram>> UdpSocket::ReceiveFrom(std::span<uint8_t> buffer
   message.msg_namelen = sizeof(from);
   message.msg_iov = &io;
   message.msg_iovlen = 1;
-  const ssize_t received = ::recvmsg(fd_, &message, MSG_DONTWAIT);
+  const ssize_t received = calls_ == nullptr ? ::recvmsg(fd_, &message, MSG_DONTWAIT)
+                                             : calls_->RecvMsg(fd_, &message, MSG_DONTWAIT);
   if (received < 0) {
     if (WouldBlock(errno)) return std::optional<Datagram>();
     return SystemError("recvmsg on", local_, errno);
@@ -265,8 +270,20 @@ Result<std::optional<Datagram>> UdpSocket::ReceiveFrom(std::span<uint8_t> buffer
 }
 
 Result<size_t> UdpSocket::ReceiveBatch(std::span<ReceiveSlot> slots) {
+  const BatchOutcome outcome = TryReceiveBatch(slots);
+  if (!outcome.ok()) return SystemError("recvmmsg on", local_, outcome.error_number);
+  return outcome.count;
+}
+
+Result<size_t> UdpSocket::SendBatch(std::span<const SendSlot> slots) {
+  const BatchOutcome outcome = TrySendBatch(slots);
+  if (!outcome.ok()) return SystemError("sendmmsg to", slots[0].to, outcome.error_number);
+  return outcome.count;
+}
+
+BatchOutcome UdpSocket::TryReceiveBatch(std::span<ReceiveSlot> slots) {
   const size_t count = std::min(slots.size(), kMaxBatch);
-  if (count == 0) return size_t{0};
+  if (count == 0) return {};
   std::array<mmsghdr, kMaxBatch> messages{};
   std::array<iovec, kMaxBatch> io{};
   std::array<sockaddr_storage, kMaxBatch> from{};
@@ -277,11 +294,14 @@ Result<size_t> UdpSocket::ReceiveBatch(std::span<ReceiveSlot> slots) {
     messages[i].msg_hdr.msg_iov = &io[i];
     messages[i].msg_hdr.msg_iovlen = 1;
   }
-  const int received =
-      ::recvmmsg(fd_, messages.data(), static_cast<unsigned>(count), MSG_DONTWAIT, nullptr);
+  const unsigned wanted = static_cast<unsigned>(count);
+  const int received = calls_ == nullptr
+                           ? ::recvmmsg(fd_, messages.data(), wanted, MSG_DONTWAIT, nullptr)
+                           : calls_->RecvMmsg(fd_, messages.data(), wanted, MSG_DONTWAIT);
   if (received < 0) {
-    if (WouldBlock(errno)) return size_t{0};
-    return SystemError("recvmmsg on", local_, errno);
+    const int error_number = errno;
+    if (WouldBlock(error_number)) return {};
+    return {.count = 0, .error_number = error_number};
   }
   for (int i = 0; i < received; ++i) {
     const msghdr& header = messages[i].msg_hdr;
@@ -290,12 +310,12 @@ Result<size_t> UdpSocket::ReceiveBatch(std::span<ReceiveSlot> slots) {
     slots[i].from = SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from[i]),
                                                 header.msg_namelen);
   }
-  return static_cast<size_t>(received);
+  return {.count = static_cast<size_t>(received)};
 }
 
-Result<size_t> UdpSocket::SendBatch(std::span<const SendSlot> slots) {
+BatchOutcome UdpSocket::TrySendBatch(std::span<const SendSlot> slots) {
   const size_t count = std::min(slots.size(), kMaxBatch);
-  if (count == 0) return size_t{0};
+  if (count == 0) return {};
   std::array<mmsghdr, kMaxBatch> messages{};
   std::array<iovec, kMaxBatch> io{};
   for (size_t i = 0; i < count; ++i) {
@@ -306,9 +326,11 @@ Result<size_t> UdpSocket::SendBatch(std::span<const SendSlot> slots) {
     messages[i].msg_hdr.msg_iov = &io[i];
     messages[i].msg_hdr.msg_iovlen = 1;
   }
-  const int sent = ::sendmmsg(fd_, messages.data(), static_cast<unsigned>(count), 0);
-  if (sent < 0) return SystemError("sendmmsg to", slots[0].to, errno);
-  return static_cast<size_t>(sent);
+  const unsigned wanted = static_cast<unsigned>(count);
+  const int sent = calls_ == nullptr ? ::sendmmsg(fd_, messages.data(), wanted, 0)
+                                     : calls_->SendMmsg(fd_, messages.data(), wanted, 0);
+  if (sent < 0) return {.count = 0, .error_number = errno};
+  return {.count = static_cast<size_t>(sent)};
 }
 
 }  // namespace parley::net

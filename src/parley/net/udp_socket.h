@@ -14,13 +14,20 @@
 //
 // Batches: ReceiveBatch and SendBatch move up to kMaxBatch datagrams per system call
 // (recvmmsg/sendmmsg) into or out of buffers the caller owns; nothing is allocated per
-// datagram.
+// datagram. Their Try* forms report a failure as the system's errno instead of a message,
+// so that a loop that outlives its errors (socket_error.h) allocates nothing even then.
+//
+// Fault injection: a socket makes its four datagram system calls through a
+// DatagramSystemCalls when UdpSocketOptions::system_calls gives one (tests make receives
+// and sends fail with chosen errnos that way); otherwise it calls the system directly, at
+// the cost of one pointer test per call.
 //
 // Threading: a UdpSocket may be used from one thread at a time; SocketAddress is a value.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -88,11 +95,35 @@ struct SendSlot {
   SocketAddress to;
 };
 
+// The system calls by which a UdpSocket moves datagrams, each with its system call's
+// contract: the result, or -1 with errno set. Implemented by tests to inject failures;
+// called from the socket's thread.
+class DatagramSystemCalls {
+ public:
+  virtual ~DatagramSystemCalls() = default;
+  virtual ssize_t RecvMsg(int fd, msghdr* message, int flags) = 0;
+  virtual ssize_t SendTo(int fd, const void* data, size_t size, int flags, const sockaddr* to,
+                         socklen_t to_length) = 0;
+  virtual int RecvMmsg(int fd, mmsghdr* messages, unsigned count, int flags) = 0;
+  virtual int SendMmsg(int fd, mmsghdr* messages, unsigned count, int flags) = 0;
+};
+
 struct UdpSocketOptions {
   // SO_RCVBUF / SO_SNDBUF in bytes; 0 keeps the system's default (net.core.rmem_default,
   // about 208 KiB on Linux). The kernel may cap the value (net.core.rmem_max). >= 0.
   int receive_buffer_bytes = 0;
   int send_buffer_bytes = 0;
+  // Tests only: the calls to make instead of the system's (nullptr: the system's). Must
+  // outlive the socket.
+  DatagramSystemCalls* system_calls = nullptr;
+};
+
+// What TryReceiveBatch / TrySendBatch did: `count` datagrams moved, or, when
+// `error_number` is not 0, the errno of the call that moved none.
+struct BatchOutcome {
+  size_t count = 0;
+  int error_number = 0;
+  bool ok() const { return error_number == 0; }
 };
 
 class UdpSocket {
@@ -137,15 +168,22 @@ class UdpSocket {
   // sent: fewer than asked when the send buffer filled (the rest are not sent); an error
   // only when the first one could not be sent.
   [[nodiscard]] Result<size_t> SendBatch(std::span<const SendSlot> slots);
+  // The same, failing with the errno only (no message is built: nothing allocates).
+  // ReceiveBatch's "nothing waiting" is a count of 0, never EAGAIN; a send buffer full
+  // before the first datagram is EAGAIN.
+  [[nodiscard]] BatchOutcome TryReceiveBatch(std::span<ReceiveSlot> slots);
+  [[nodiscard]] BatchOutcome TrySendBatch(std::span<const SendSlot> slots);
 
   // Closes the socket now (the destructor does it otherwise). Idempotent.
   void Close();
 
  private:
-  UdpSocket(int fd, const SocketAddress& local) : fd_(fd), local_(local) {}
+  UdpSocket(int fd, const SocketAddress& local, DatagramSystemCalls* calls)
+      : fd_(fd), local_(local), calls_(calls) {}
 
   int fd_ = -1;
   SocketAddress local_;
+  DatagramSystemCalls* calls_ = nullptr;  // passed by argument; nullptr: the system's
 };
 
 }  // namespace parley::net

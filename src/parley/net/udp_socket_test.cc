@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "parley/net/poller.h"
+#include "parley/testing/socket_faults.h"
 
 namespace parley::net {
 namespace {
@@ -232,6 +234,67 @@ TEST(UdpSocketTest, SendToTheOtherFamilyFails) {
   auto sent = v4.SendTo(Bytes("x"), SocketAddress::Loopback(true, 9));
   ASSERT_FALSE(sent);
   EXPECT_NE(sent.error().message.find("sendto [::1]:9"), std::string::npos) << sent.error().message;
+}
+
+// Failures injected through UdpSocketOptions::system_calls: the Try* calls give the
+// errno, the others a message naming the call, the address and the reason; what was
+// waiting is still there afterwards.
+TEST(UdpSocketTest, InjectedFailuresReportTheirErrnoAndLoseNothingWaiting) {
+  testing::SocketFaults faults;
+  auto bound = UdpSocket::Bind(SocketAddress::Loopback(false, 0), {.system_calls = &faults});
+  ASSERT_TRUE(bound);
+  UdpSocket b = std::move(bound).value();
+  UdpSocket a = BindLoopback();
+  ASSERT_TRUE(a.SendTo(Bytes("hello"), b.local_address()));
+
+  std::array<uint8_t, 32> buffer{};
+  std::array<ReceiveSlot, 4> slots{};
+  for (ReceiveSlot& slot : slots) slot.buffer = buffer;
+  Poller poller;
+  poller.Add(b.fd());
+  ASSERT_TRUE(poller.Wait(kDeadline));
+  faults.FailReceives(ENOBUFS, 1);
+  faults.FailReceives(ECONNREFUSED, 1);
+  const BatchOutcome first = b.TryReceiveBatch(slots);
+  EXPECT_FALSE(first.ok());
+  EXPECT_EQ(first.error_number, ENOBUFS);
+  EXPECT_EQ(first.count, 0u);
+  Result<size_t> second = b.ReceiveBatch(slots);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message,
+            "recvmmsg on " + b.local_address().ToString() + ": Connection refused");
+  const BatchOutcome third = b.TryReceiveBatch(slots);
+  ASSERT_TRUE(third.ok());
+  ASSERT_EQ(third.count, 1u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buffer.data()), slots[0].size), "hello");
+  EXPECT_EQ(faults.receives_failed(), 2u);
+
+  const std::array<SendSlot, 1> out = {SendSlot{Bytes("back"), a.local_address()}};
+  faults.FailSends(EHOSTUNREACH, 1);
+  const BatchOutcome refused = b.TrySendBatch(out);
+  EXPECT_EQ(refused.error_number, EHOSTUNREACH);
+  faults.FailSends(EPERM, 1);
+  Result<size_t> refused_too = b.SendTo(Bytes("back"), a.local_address());
+  ASSERT_FALSE(refused_too);
+  EXPECT_EQ(refused_too.error().message,
+            "sendto " + a.local_address().ToString() + ": Operation not permitted");
+  const BatchOutcome sent = b.TrySendBatch(out);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent.count, 1u);
+  const std::optional<Datagram> got = ReceiveWithin(a, buffer);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size, 4u) << "only the send that went through arrived";
+  EXPECT_EQ(faults.pending(), 0u);
+}
+
+TEST(UdpSocketTest, NothingWaitingIsACountOfZeroNotAnError) {
+  UdpSocket socket = BindLoopback();
+  std::array<uint8_t, 32> buffer{};
+  std::array<ReceiveSlot, 1> slots{};
+  slots[0].buffer = buffer;
+  const BatchOutcome none = socket.TryReceiveBatch(slots);
+  EXPECT_TRUE(none.ok());
+  EXPECT_EQ(none.count, 0u);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <array>
 #include <span>
 #include <stdexcept>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "parley/net/poller.h"
@@ -28,13 +30,81 @@ struct LoopCells {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> send_failed{0};
   std::atomic<uint64_t> send_calls{0};
+  std::array<std::array<std::atomic<uint64_t>, net::kCountedErrnoCount>, net::kSocketOpCount>
+      socket_errors{};
+};
+
+// The loop's socket errors: counted, reported to the listener at a bounded rate, and the
+// first fatal one kept (the loop then ends). Media thread only, but for the counters.
+class SocketErrorBook {
+ public:
+  SocketErrorBook(LoopCells& cells, const Clock& clock, Clock::Duration report_interval)
+      : cells_(cells), clock_(clock), report_interval_(report_interval) {}
+
+  void Note(net::SocketOp op, int error_number) {
+    const size_t index = net::CountedErrnoIndex(error_number);
+    std::atomic<uint64_t>& count = cells_.socket_errors[static_cast<size_t>(op)][index];
+    Bump(count, 1);
+    if (net::IsFatalSocketError(op, error_number)) {
+      if (!fatal_) {
+        fatal_ = true;
+        fatal_op_ = op;
+        fatal_errno_ = error_number;
+      }
+      return;
+    }
+    Pending& pending = pending_[static_cast<size_t>(op)][index];
+    const Clock::TimePoint now = clock_.Now();
+    if (pending.reported && now < pending.next_report) {
+      ++pending.unreported;
+      return;
+    }
+    const SocketErrorReport report{.op = op,
+                                   .error_number = error_number,
+                                   .unreported = pending.unreported,
+                                   .total = count.load(std::memory_order_relaxed)};
+    pending = Pending{.reported = true, .next_report = now + report_interval_, .unreported = 0};
+    if (listener_ != nullptr) listener_->OnSocketError(report);
+  }
+
+  bool fatal() const { return fatal_; }
+  // The fatal error as a message (allocates; once, as the loop ends).
+  Error FatalError(const net::SocketAddress& local) const {
+    std::string_view call = "recvmmsg on";
+    if (fatal_op_ == net::SocketOp::kSend) call = "sendmmsg from";
+    if (fatal_op_ == net::SocketOp::kWait) call = "ppoll on";
+    return Error{fmt::format("media socket: {} {}: {} ({})", call, local.ToString(),
+                             std::system_category().message(fatal_errno_),
+                             net::ErrnoName(fatal_errno_))};
+  }
+
+  void set_listener(MediaLoopListener* listener) { listener_ = listener; }
+
+ private:
+  struct Pending {
+    bool reported = false;  // a report was made (next_report is meaningful)
+    Clock::TimePoint next_report{};
+    uint64_t unreported = 0;
+  };
+
+  // Passed by argument.
+  LoopCells& cells_;
+  const Clock& clock_;
+  const Clock::Duration report_interval_;
+  MediaLoopListener* listener_ = nullptr;
+  // Allocated by this.
+  std::array<std::array<Pending, net::kCountedErrnoCount>, net::kSocketOpCount> pending_{};
+  bool fatal_ = false;
+  net::SocketOp fatal_op_ = net::SocketOp::kReceive;
+  int fatal_errno_ = 0;
 };
 
 // Collects what the router emits and sends it kBatch at a time. Payload spans point into
 // the receive buffers (or the router's acks), which stay put until Flush returns.
 class BatchSink final : public OutputSink {
  public:
-  BatchSink(net::UdpSocket& socket, LoopCells& cells) : socket_(socket), cells_(cells) {}
+  BatchSink(net::UdpSocket& socket, LoopCells& cells, SocketErrorBook& errors)
+      : socket_(socket), cells_(cells), errors_(errors) {}
 
   void Emit(std::span<const uint8_t> payload, const net::SocketAddress& to) override {
     if (count_ == kBatch) Flush();
@@ -48,17 +118,18 @@ class BatchSink final : public OutputSink {
     bool refused_last = false;
     while (offset < count_) {
       const std::span<const net::SendSlot> rest(slots_.data() + offset, count_ - offset);
-      Result<size_t> sent = socket_.SendBatch(rest);
+      const net::BatchOutcome sent = socket_.TrySendBatch(rest);
       Bump(cells_.send_calls, 1);
-      if (sent && *sent > 0) {
-        Bump(cells_.sent, *sent);
-        offset += *sent;
+      if (sent.ok() && sent.count > 0) {
+        Bump(cells_.sent, sent.count);
+        offset += sent.count;
         refused_last = false;
         continue;
       }
+      if (!sent.ok()) errors_.Note(net::SocketOp::kSend, sent.error_number);
       // The first datagram of `rest` was refused. Once: skip it (its destination may be
-      // the problem). Twice in a row: the socket is refusing; drop the rest.
-      const size_t dropped = refused_last ? rest.size() : 1;
+      // the problem). Twice in a row, or the socket is gone: drop the rest.
+      const size_t dropped = refused_last || errors_.fatal() ? rest.size() : 1;
       Bump(cells_.send_failed, dropped);
       offset += dropped;
       refused_last = true;
@@ -69,6 +140,7 @@ class BatchSink final : public OutputSink {
  private:
   net::UdpSocket& socket_;
   LoopCells& cells_;
+  SocketErrorBook& errors_;
   std::array<net::SendSlot, kBatch> slots_{};
   size_t count_ = 0;
 };
@@ -84,6 +156,10 @@ const MediaLoopConfig& Validated(const MediaLoopConfig& config) {
     throw std::invalid_argument(
         fmt::format("MediaLoop: idle_wait {} ms must be > 0", config.idle_wait.count()));
   }
+  if (config.error_report_interval.count() <= 0) {
+    throw std::invalid_argument(fmt::format("MediaLoop: error_report_interval {} ms must be > 0",
+                                            config.error_report_interval.count()));
+  }
   return config;
 }
 
@@ -96,21 +172,39 @@ struct MediaLoop::Impl {
         clock(k),
         socket(std::move(bound)),
         buffers(kBatch * c.max_datagram_bytes),
-        sink(socket, cells) {
+        errors(cells, k, c.error_report_interval),
+        sink(socket, cells, errors) {
     for (size_t i = 0; i < kBatch; ++i) {
       slots[i].buffer =
           std::span<uint8_t>(buffers).subspan(i * c.max_datagram_bytes, c.max_datagram_bytes);
     }
     poller.Add(socket.fd());
+    // The router's time starts now, not at the clock's epoch: joins applied by the first
+    // batch are timed from it (their first RTCP report is due a fraction of an interval
+    // later, not at once). Nobody is applied yet, so nothing is emitted.
+    router.Tick(clock.Now(), clock.WallNow(), sink);
+    sink.Flush();
+  }
+
+  // A batch, or none: a transient error is noted and reads as nothing waiting.
+  size_t Receive() {
+    const net::BatchOutcome received = socket.TryReceiveBatch(slots);
+    if (received.ok()) return received.count;
+    errors.Note(net::SocketOp::kReceive, received.error_number);
+    return 0;
   }
 
   Result<size_t> RunOnce(std::chrono::nanoseconds timeout) {
-    Result<size_t> received = socket.ReceiveBatch(slots);
-    if (received && *received == 0 && timeout.count() > 0) {
-      Result<int> ready = poller.Wait(timeout);
-      if (!ready) return ready.error();
-      if (*ready > 0) received = socket.ReceiveBatch(slots);
+    if (errors.fatal()) return errors.FatalError(socket.local_address());
+    size_t count = Receive();
+    // Nothing waiting, or a transient error: wait for the socket, so that an error that
+    // lasts does not spin the loop (readable data ends the wait at once).
+    if (count == 0 && !errors.fatal() && timeout.count() > 0) {
+      const int ready = poller.TryWait(timeout);
+      if (ready < 0) errors.Note(net::SocketOp::kWait, -ready);
+      if (ready > 0) count = Receive();
     }
+    if (errors.fatal()) return errors.FatalError(socket.local_address());
     // Commands first: a join posted before its hello was sent is applied before the
     // hello is routed (and the queue drains even while the port is idle).
     router.ApplyPendingCommands();
@@ -118,8 +212,7 @@ struct MediaLoop::Impl {
     // The RTCP reports the tick emitted go now: their bytes live in the router's arena
     // only until the next tick, and an idle or failing batch would not flush them.
     sink.Flush();
-    if (!received) return received.error();
-    const size_t count = *received;
+    if (errors.fatal()) return errors.FatalError(socket.local_address());
     if (count == 0) return count;
     Bump(cells.batches, 1);
     Bump(cells.received, count);
@@ -135,6 +228,7 @@ struct MediaLoop::Impl {
     }
     sink.Flush();
     Bump(cells.bytes_received, bytes);
+    if (errors.fatal()) return errors.FatalError(socket.local_address());
     return count;
   }
 
@@ -149,6 +243,7 @@ struct MediaLoop::Impl {
   std::vector<uint8_t> buffers;  // kBatch datagrams of max_datagram_bytes
   std::array<net::ReceiveSlot, kBatch> slots{};
   LoopCells cells;
+  SocketErrorBook errors;
   BatchSink sink;
 };
 
@@ -167,6 +262,8 @@ MediaLoop::MediaLoop(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MediaLoop::~MediaLoop() = default;
 
 const net::SocketAddress& MediaLoop::local_address() const { return impl_->socket.local_address(); }
+
+void MediaLoop::SetListener(MediaLoopListener* listener) { impl_->errors.set_listener(listener); }
 
 Result<size_t> MediaLoop::RunOnce(std::chrono::nanoseconds timeout) {
   return impl_->RunOnce(timeout);
@@ -190,6 +287,11 @@ MediaLoopCounters MediaLoop::counters() const {
   out.sent = cells.sent.load(std::memory_order_relaxed);
   out.send_failed = cells.send_failed.load(std::memory_order_relaxed);
   out.send_calls = cells.send_calls.load(std::memory_order_relaxed);
+  for (size_t op = 0; op < net::kSocketOpCount; ++op) {
+    for (size_t e = 0; e < net::kCountedErrnoCount; ++e) {
+      out.socket_errors[op][e] = cells.socket_errors[op][e].load(std::memory_order_relaxed);
+    }
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -16,7 +17,9 @@
 #include <vector>
 
 #include "parley/net/poller.h"
+#include "parley/net/socket_error.h"
 #include "parley/rtp/big_endian.h"
+#include "parley/testing/socket_faults.h"
 
 // Counting operator new, to show that the media loop allocates nothing per datagram.
 // It replaces the global one for the whole test binary (forwarding to malloc, as
@@ -174,7 +177,9 @@ void LatchAll(MediaLoop& loop, const std::vector<Client*>& clients) {
 }
 
 TEST(MediaLoopTest, ThreeParticipantsHearEachOtherAndNothingElseGetsThrough) {
-  MediaRouter router;
+  // Counts every datagram each client gets: the relay's first RTCP report (due a quarter
+  // interval after a join at the earliest) must not come while a slow machine runs this.
+  MediaRouter router(MediaRouterConfig{.rtcp = {.report_interval = std::chrono::seconds(60)}});
   auto loop = StartLoop(router);
   Client a(1, kRoom), b(2, kRoom), c(3, kRoom), d(4, kOtherRoom);
   const std::vector<Client*> room{&a, &b, &c};
@@ -340,6 +345,25 @@ TEST(MediaLoopTest, AllocatesNothingPerDatagramAfterWarmUp) {
   EXPECT_EQ(counters.copies_out - counters.rtcp_reports_sent, 6u + 2u * (1 + datagrams));
 }
 
+// The router's time starts when the loop is made: participants whose joins the first
+// batch applies get their first RTCP report a fraction of an interval later (0.25..0.75
+// of 1 s), not at once because the clock reads an hour since its epoch.
+TEST(MediaLoopTest, JoinsAppliedByTheFirstBatchAreTimedFromNow) {
+  SimulatedClock clock;
+  clock.Advance(std::chrono::hours(1));
+  MediaRouter router;
+  auto loop = MediaLoop::Create(SocketAddress::Loopback(false, 0), router, {}, clock).value();
+  Client a(1, kRoom), b(2, kRoom);
+  AddAll(router, {&a, &b});
+  LatchAll(*loop, {&a, &b});
+  clock.Advance(milliseconds(200));
+  ASSERT_TRUE(loop->RunOnce(milliseconds(0)));
+  EXPECT_EQ(router.counters().rtcp_reports_sent, 0u);
+  clock.Advance(milliseconds(600));
+  ASSERT_TRUE(loop->RunOnce(milliseconds(0)));
+  EXPECT_EQ(router.counters().rtcp_reports_sent, 2u);
+}
+
 TEST(MediaLoopTest, DropsTruncatedDatagrams) {
   MediaRouter router;
   auto loop = StartLoop(router, MediaLoopConfig{.max_datagram_bytes = 64});
@@ -382,6 +406,205 @@ TEST(MediaLoopTest, CreateReportsATakenPortAndRefusesABadConfig) {
                std::invalid_argument);
   EXPECT_THROW((void)MediaLoop::Create(SocketAddress::Loopback(false, 0), router,
                                        MediaLoopConfig{.idle_wait = milliseconds(0)}),
+               std::invalid_argument);
+}
+
+// ---- Socket errors, injected -----------------------------------------------------------
+
+// The listener's reports, kept. Reserved ahead: recording one allocates nothing, so the
+// allocation count below sees the loop alone.
+class ReportLog : public MediaLoopListener {
+ public:
+  ReportLog() { reports.reserve(1000); }
+  void OnSocketError(const SocketErrorReport& report) override { reports.push_back(report); }
+  size_t CountFor(net::SocketOp op, int error_number) const {
+    return static_cast<size_t>(std::count_if(reports.begin(), reports.end(), [&](const auto& r) {
+      return r.op == op && r.error_number == error_number;
+    }));
+  }
+  std::vector<SocketErrorReport> reports;
+};
+
+// A loop on a simulated clock whose socket fails as `faults` says, with two latched
+// participants a and b of one room.
+class MediaLoopFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MediaLoopConfig config;
+    config.socket.system_calls = &faults;
+    loop = MediaLoop::Create(SocketAddress::Loopback(false, 0), router, config, clock).value();
+    loop->SetListener(&log);
+    AddAll(router, {&a, &b});
+    LatchAll(*loop, {&a, &b});
+  }
+  // a sends one RTP packet; true once b has it (the loop forwards), whatever else b got
+  // (the relay's RTCP reports, once the clock has moved).
+  bool Forwards(uint16_t seq) {
+    const Bytes packet = Rtp(a.ssrc, seq);
+    a.Send(packet, loop->local_address());
+    const bool got = PumpUntil(*loop, {&a, &b}, [&] {
+      return std::find(b.received.begin(), b.received.end(), packet) != b.received.end();
+    });
+    b.received.clear();
+    return got;
+  }
+
+  testing::SocketFaults faults;
+  SimulatedClock clock;
+  MediaRouter router;
+  std::unique_ptr<MediaLoop> loop;
+  ReportLog log;
+  Client a{1, kRoom}, b{2, kRoom};
+};
+
+TEST_F(MediaLoopFaultTest, TransientReceiveErrorsAreCountedByErrnoAndForwardingGoesOn) {
+  constexpr size_t kBurst = 20;
+  const std::vector<int> transient = {EINTR,        ENOBUFS,     ENOMEM,   ECONNREFUSED,
+                                      EHOSTUNREACH, ENETUNREACH, EMSGSIZE, EPERM,
+                                      ECONNRESET,   EPROTO,      EIO,      ENETDOWN};
+  uint16_t seq = 0;
+  for (int error_number : transient) {
+    SCOPED_TRACE(net::ErrnoName(error_number));
+    faults.FailReceives(error_number, kBurst);
+    for (size_t i = 0; i < kBurst; ++i) {
+      Result<size_t> once = loop->RunOnce(milliseconds(0));
+      ASSERT_TRUE(once) << once.error().message;
+      EXPECT_EQ(*once, 0u);
+    }
+    EXPECT_EQ(faults.pending(), 0u);
+    EXPECT_TRUE(Forwards(seq++));
+    EXPECT_EQ(loop->counters().socket_errors_for(net::SocketOp::kReceive, error_number), kBurst);
+    // One report for the burst: the first error, at once.
+    ASSERT_EQ(log.CountFor(net::SocketOp::kReceive, error_number), 1u);
+    EXPECT_EQ(log.reports.back().unreported, 0u);
+    EXPECT_EQ(log.reports.back().total, 1u);
+  }
+  EXPECT_EQ(log.reports.size(), transient.size());
+  EXPECT_EQ(router.counters().rtp_forwarded, transient.size());
+
+  // A quarter of the interval later: counted, not reported. A whole interval after the
+  // first report: one report carries what was not reported.
+  clock.Advance(milliseconds(2'500));
+  faults.FailReceives(ENOBUFS, kBurst);
+  for (size_t i = 0; i < kBurst; ++i) ASSERT_TRUE(loop->RunOnce(milliseconds(0)));
+  EXPECT_EQ(log.CountFor(net::SocketOp::kReceive, ENOBUFS), 1u);
+  clock.Advance(MediaLoopConfig{}.error_report_interval);
+  faults.FailReceives(ENOBUFS, 1);
+  ASSERT_TRUE(loop->RunOnce(milliseconds(0)));
+  ASSERT_EQ(log.CountFor(net::SocketOp::kReceive, ENOBUFS), 2u);
+  EXPECT_EQ(log.reports.back().unreported, 2 * kBurst - 1);
+  EXPECT_EQ(log.reports.back().total, 2 * kBurst + 1);
+  EXPECT_TRUE(Forwards(seq++));
+}
+
+TEST_F(MediaLoopFaultTest, ALoopThatWaitsRidesOutAFailedReceive) {
+  // With a timeout, a failed receive is followed by the wait (not a spin), and the
+  // datagram that was waiting all along is read as soon as the error has passed.
+  a.Send(Rtp(a.ssrc, 1), loop->local_address());
+  faults.FailReceives(ENOMEM, 1);
+  const auto deadline = steady_clock::now() + kDeadline;
+  while (b.received.empty() && steady_clock::now() < deadline) {
+    ASSERT_TRUE(loop->RunOnce(milliseconds(1)));
+    b.Drain();
+  }
+  ASSERT_EQ(b.received.size(), 1u);
+  EXPECT_EQ(b.received[0], Rtp(a.ssrc, 1));
+  EXPECT_EQ(loop->counters().socket_errors_for(net::SocketOp::kReceive, ENOMEM), 1u);
+}
+
+TEST_F(MediaLoopFaultTest, SendErrorsAreCountedByErrnoAndDropOnlyTheirDatagram) {
+  const std::vector<int> transient = {EAGAIN, ENOBUFS, EHOSTUNREACH, ENETUNREACH, EPERM,
+                                      EACCES, EINVAL,  EMSGSIZE,     ECONNREFUSED};
+  uint16_t seq = 0;
+  for (int error_number : transient) {
+    SCOPED_TRACE(net::ErrnoName(error_number));
+    const uint64_t failed_before = loop->counters().send_failed;
+    faults.FailSends(error_number, 1);
+    a.Send(Rtp(a.ssrc, seq++), loop->local_address());
+    ASSERT_TRUE(PumpUntil(*loop, {&a, &b}, [&] { return faults.pending() == 0; }));
+    EXPECT_EQ(loop->counters().send_failed, failed_before + 1);
+    EXPECT_EQ(loop->counters().socket_errors_for(net::SocketOp::kSend, error_number), 1u);
+    EXPECT_EQ(log.CountFor(net::SocketOp::kSend, error_number), 1u);
+    b.received.clear();
+    EXPECT_TRUE(Forwards(seq++));
+  }
+  EXPECT_EQ(faults.sends_failed(), transient.size());
+}
+
+TEST_F(MediaLoopFaultTest, TransientErrorsAllocateNothing) {
+#if !PARLEY_RELAY_COUNTS_NEW
+  GTEST_SKIP() << "operator new is the sanitizer's in this build";
+#endif
+  ASSERT_TRUE(Forwards(0));  // warm-up
+  size_t allocations = 0;
+  for (int round = 0; round < 50; ++round) {
+    faults.FailReceives(round % 2 == 0 ? ENOBUFS : ECONNREFUSED, 3);
+    faults.FailSends(ENOBUFS, 1);
+    a.Send(Rtp(a.ssrc, static_cast<uint16_t>(round + 1)), loop->local_address());
+    for (int i = 0; i < 5; ++i) {
+      t_new_calls = 0;
+      t_count_new = true;
+      Result<size_t> once = loop->RunOnce(milliseconds(0));
+      t_count_new = false;
+      allocations += t_new_calls;
+      ASSERT_TRUE(once);
+    }
+    clock.Advance(milliseconds(500));  // two reports per errno over the run
+    b.Drain();
+  }
+  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(faults.pending(), 0u);
+  EXPECT_EQ(loop->counters().socket_errors_for(net::SocketOp::kReceive, ENOBUFS), 75u);
+  EXPECT_EQ(loop->counters().socket_errors_for(net::SocketOp::kSend, ENOBUFS), 50u);
+  EXPECT_EQ(log.CountFor(net::SocketOp::kReceive, ENOBUFS), 3u);  // at 0, 10 and 20 s
+}
+
+TEST_F(MediaLoopFaultTest, AClosedSocketEndsTheLoopWithItsError) {
+  for (int error_number : {EBADF, ENOTSOCK}) {
+    SCOPED_TRACE(net::ErrnoName(error_number));
+    SimulatedClock own_clock;
+    MediaRouter own_router;
+    MediaLoopConfig config;
+    config.socket.system_calls = &faults;
+    config.idle_wait = milliseconds(1);
+    auto failing =
+        MediaLoop::Create(SocketAddress::Loopback(false, 0), own_router, config, own_clock).value();
+    failing->SetListener(&log);
+    faults.FailReceives(error_number, 1);
+    std::atomic<bool> stop{false};
+    const Status run = failing->Run(stop);  // returns by itself: nothing sets `stop`
+    ASSERT_FALSE(run);
+    EXPECT_NE(run.error().message.find("media socket: recvmmsg on 127.0.0.1:"), std::string::npos)
+        << run.error().message;
+    EXPECT_NE(run.error().message.find(std::string("(") +
+                                       std::string(net::ErrnoName(error_number)) + ")"),
+              std::string::npos)
+        << run.error().message;
+    EXPECT_EQ(failing->counters().socket_errors_for(net::SocketOp::kReceive, error_number), 1u);
+    EXPECT_EQ(log.CountFor(net::SocketOp::kReceive, error_number), 0u) << "fatal: not a report";
+    // Ended for good: RunOnce keeps saying so, and makes no more system calls.
+    EXPECT_FALSE(failing->RunOnce(milliseconds(0)));
+    EXPECT_EQ(faults.receives_failed(), error_number == EBADF ? 1u : 2u);
+  }
+}
+
+TEST_F(MediaLoopFaultTest, ASendOnAClosedSocketEndsTheLoop) {
+  faults.FailSends(EBADF, 1);
+  a.Send(Rtp(a.ssrc, 1), loop->local_address());
+  const auto deadline = steady_clock::now() + kDeadline;
+  Result<size_t> once = size_t{0};
+  while (once && steady_clock::now() < deadline) once = loop->RunOnce(milliseconds(1));
+  ASSERT_FALSE(once);
+  EXPECT_NE(once.error().message.find("sendmmsg from 127.0.0.1:"), std::string::npos)
+      << once.error().message;
+  EXPECT_NE(once.error().message.find("(EBADF)"), std::string::npos) << once.error().message;
+  EXPECT_EQ(loop->counters().socket_errors_for(net::SocketOp::kSend, EBADF), 1u);
+}
+
+TEST(MediaLoopConfigTest, RefusesAZeroErrorReportInterval) {
+  MediaRouter router;
+  EXPECT_THROW((void)MediaLoop::Create(SocketAddress::Loopback(false, 0), router,
+                                       MediaLoopConfig{.error_report_interval = milliseconds(0)}),
                std::invalid_argument);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <unordered_map>
@@ -148,6 +149,7 @@ struct MediaRouter::Impl {
         rtcp_terminator(c.max_participants, c.rtcp),
         cookies(c.cookie_key ? *c.cookie_key : HelloCookieMaker::RandomKey(), c.cookie_lifetime) {
     peer_scratch.reserve(c.max_participants_per_room);
+    active_slots.reserve(c.max_participants);  // never grows past: no allocation later
     report_arena.resize(kReportSlots * ReportSlotBytes());
     // Slots are handed out lowest first.
     for (size_t i = c.max_participants; i-- > 0;) {
@@ -337,7 +339,8 @@ struct MediaRouter::Impl {
     next_report_scan = now + kReportScanInterval;
     const size_t slot_bytes = ReportSlotBytes();
     size_t written = 0;
-    for (uint32_t slot = 0; slot < participants.size() && written < kReportSlots; ++slot) {
+    for (const uint32_t slot : active_slots) {
+      if (written == kReportSlots) break;
       const Participant& p = participants[slot];
       if (!p.latched || !rtcp_terminator.ReportDue(slot, now)) continue;
       const std::span<uint8_t> out =
@@ -393,6 +396,8 @@ struct MediaRouter::Impl {
       if (room.first != kNone) participants[room.first].previous_in_room = command.slot;
       room.first = command.slot;
       (void)by_id.Insert(command.participant_id, command.slot);
+      active_slots.insert(std::lower_bound(active_slots.begin(), active_slots.end(), command.slot),
+                          command.slot);
       rtcp_terminator.Add(command.slot, command.ssrc, command.clock_rate_hz, now);
       for (auto* cell : {&cells.packets_in, &cells.bytes_in, &cells.packets_out, &cells.bytes_out,
                          &cells.packets_dropped, &cells.latches}) {
@@ -402,6 +407,10 @@ struct MediaRouter::Impl {
       return;
     }
     cells.owner.store(0, std::memory_order_release);
+    if (const auto it = std::lower_bound(active_slots.begin(), active_slots.end(), command.slot);
+        it != active_slots.end() && *it == command.slot) {
+      active_slots.erase(it);
+    }
     rtcp_terminator.Remove(command.slot);
     Unlatch(p);
     (void)by_id.Erase(p.participant_id);
@@ -562,6 +571,13 @@ struct MediaRouter::Impl {
   std::vector<uint8_t> report_arena;               // kReportSlots reports (ReportSlotBytes)
   std::array<uint8_t, kSrtcpScratchBytes> srtcp_scratch{};
   Clock::TimePoint next_report_scan{};
+  // Slots of the participants present (applied additions): what the report scan walks,
+  // so that a tick costs what is present, not what the relay is sized for. Kept in
+  // ascending order, the order in which a walk over every slot meets them, because each
+  // report draws the next one's time from the generator: the order is behaviour. Kept at
+  // each addition and removal by a binary search and a move of the entries after it (at
+  // most max_participants x 4 bytes); capacity reserved at construction.
+  std::vector<uint32_t> active_slots;
   std::atomic<uint64_t> hellos_acked{0};
   std::atomic<uint64_t> hellos_challenged{0};
   std::atomic<uint64_t> copies_out{0};

@@ -257,7 +257,9 @@ class MediaRouter {
   // The time of the batch about to be routed (read once per batch by the media loop:
   // arrival times of the packets, RTCP timing), and the moment to emit the RTCP reports
   // that are due into `sink` (rtcp_terminator.h). Call after ApplyPendingCommands and
-  // before the batch's Route calls; times never go backwards.
+  // before the batch's Route calls; times never go backwards. Its cost grows with the
+  // participants present, not with max_participants: the report scan (every 10 ms) walks
+  // only theirs, in slot order.
   void Tick(Clock::TimePoint now, Clock::WallTime wall_now, OutputSink& sink);
   // Installs the tap that sees accepted RTP (nullptr: none). Call before the media
   // thread starts; `tap` must outlive the router's use of it.

@@ -575,6 +575,93 @@ TEST_F(RouterTest, ControlSideRefusesWhatCannotBeHonoured) {
   EXPECT_EQ(unknown.error().message, "participant 9 is not in any room");
 }
 
+// The report scan walks the participants present, in slot order, however many the relay
+// is sized for: the same joins, leaves and traffic give the same reports, byte for byte and
+// in the same order (each report draws the next one's time from the router's generator,
+// so the order is part of the behaviour), in a router for 40 as in one for 10,000.
+TEST(MediaRouterReportsTest, ReportsDoNotDependOnTheConfiguredSize) {
+  struct Report {
+    int64_t at_ms;
+    uint16_t port;
+    std::vector<uint8_t> bytes;
+    bool operator==(const Report&) const = default;
+  };
+  const auto run = [](size_t max_participants) {
+    MediaRouterConfig config;
+    config.max_participants = max_participants;
+    config.max_participants_per_room = 4;
+    config.cookie_key = HelloCookieKey{};
+    MediaRouter router(config);
+    RecordingSink sink;
+    Clock::TimePoint now{};
+    const auto tick = [&] {
+      router.Tick(
+          now, Clock::WallTime(std::chrono::seconds(1'700'000'000)) + now.time_since_epoch(), sink);
+    };
+    const auto send = [&](const std::vector<uint8_t>& datagram, uint32_t id) {
+      return router.Route(datagram.data(), datagram.size(), Addr(static_cast<uint16_t>(2000 + id)),
+                          sink);
+    };
+    const auto join = [&](uint32_t id) {
+      ASSERT_TRUE(router.AddParticipant(id / 3, id, id, Secret(static_cast<uint8_t>(id))));
+      router.ApplyPendingCommands();
+      tick();
+      ASSERT_EQ(send(HelloBytes(id, Secret(static_cast<uint8_t>(id))), id).action,
+                RouteAction::kChallenged);
+      const Hello challenge = ChallengeIn(sink.emitted.back());
+      ASSERT_EQ(
+          send(CookieHelloBytes(id, Secret(static_cast<uint8_t>(id)), challenge.cookie), id).action,
+          RouteAction::kHelloAcked);
+    };
+    const auto leave = [&](uint32_t id) {
+      ASSERT_TRUE(router.RemoveParticipant(id));
+      router.ApplyPendingCommands();
+    };
+    for (uint32_t id = 3; id < 15; ++id) join(id);
+    // Holes in the slots, then joins that take them: slots no longer in join order.
+    for (uint32_t id : {4u, 7u, 11u}) leave(id);
+    for (uint32_t id : {16u, 17u}) join(id);
+    std::vector<Report> reports;
+    for (int ms = 10; ms <= 5000; ms += 10) {
+      now = Clock::TimePoint(milliseconds(ms));
+      sink.emitted.clear();
+      tick();
+      if (ms % 20 == 0) {  // two speakers in 20 ms packets
+        for (uint32_t id : {3u, 16u}) {
+          auto packet = Rtp(id);
+          rtp::WriteBe16(packet.data() + 2, static_cast<uint16_t>(ms / 20));
+          rtp::WriteBe32(packet.data() + 4, static_cast<uint32_t>(ms * 48));
+          (void)send(packet, id);
+        }
+      }
+      if (ms == 2500) {
+        leave(5);
+        join(18);
+      }
+      // Reports, and the forwarded RTP (the hello round of the join above aside).
+      for (const Emitted& e : sink.emitted) {
+        if (e.payload.size() != kHelloBytes) reports.push_back({ms, e.to.port(), e.payload});
+      }
+    }
+    return reports;
+  };
+  const std::vector<Report> small = run(40);
+  const std::vector<Report> large = run(10'000);
+  EXPECT_EQ(small, large);
+  // Each participant present all along got a report about every second (0.5..1.5 s
+  // apart, the first within 0.75 s).
+  std::map<uint16_t, int> per_port;
+  for (const Report& r : large) {
+    const bool rtcp = r.bytes.size() > 1 && r.bytes[1] >= 200 && r.bytes[1] <= 204;
+    if (rtcp) ++per_port[r.port];
+  }
+  for (uint32_t id : {3u, 6u, 8u, 16u, 17u}) {
+    EXPECT_GE(per_port[static_cast<uint16_t>(2000 + id)], 3) << id;
+    EXPECT_LE(per_port[static_cast<uint16_t>(2000 + id)], 10) << id;
+  }
+  EXPECT_EQ(per_port.count(2004), 0u) << "left before the first report was due";
+}
+
 TEST(MediaRouterConfigTest, RejectsOutOfRangeConfig) {
   EXPECT_THROW(MediaRouter(MediaRouterConfig{.max_participants = 0}), std::invalid_argument);
   EXPECT_THROW(

@@ -41,6 +41,11 @@ class Writer {
     fmt::format_to(std::back_inserter(out_), "{}{{{}=\"{}\"}} {}\n", name, label, label_value,
                    value);
   }
+  void Sample(std::string_view name, std::string_view label1, std::string_view value1,
+              std::string_view label2, std::string_view value2, uint64_t value) {
+    fmt::format_to(std::back_inserter(out_), "{}{{{}=\"{}\",{}=\"{}\"}} {}\n", name, label1, value1,
+                   label2, value2, value);
+  }
   void Counter(std::string_view name, std::string_view help, uint64_t value) {
     Family(name, Type::kCounter, help);
     Sample(name, value);
@@ -135,6 +140,16 @@ std::string FormatPrometheus(const RelayStats& stats) {
             "batches).",
             m.batches);
   w.Counter("parley_relay_media_send_calls_total", "Send system calls (sendmmsg).", m.send_calls);
+  w.Family("parley_relay_media_socket_errors_total", Type::kCounter,
+           "Media socket calls that failed, by operation (recv, send, poll) and errno; the "
+           "media loop goes on after all but a closed or invalid socket.");
+  for (size_t op = 0; op < net::kSocketOpCount; ++op) {
+    for (size_t e = 0; e < net::kCountedErrnoCount; ++e) {
+      w.Sample("parley_relay_media_socket_errors_total", "op",
+               net::SocketOpName(static_cast<net::SocketOp>(op)), "errno", net::CountedErrnoName(e),
+               m.socket_errors[op][e]);
+    }
+  }
 
   // Routing.
   w.Counter("parley_relay_media_rtp_forwarded_total",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -75,6 +76,31 @@ TEST(MetricsTest, SamplesCarryTheStatsValues) {
 
 // Every sample belongs to a family announced just before with HELP and TYPE; counters end
 // in _total; every name has the relay's prefix; all label values of a family are listed.
+// Socket errors: one series per operation and errno, all listed (zeros too), named as
+// the system names them.
+TEST(MetricsTest, SocketErrorsAreListedByOperationAndErrno) {
+  RelayStats stats;
+  stats.media.socket_errors[static_cast<size_t>(net::SocketOp::kReceive)]
+                           [net::CountedErrnoIndex(ENOBUFS)] = 7;
+  stats.media
+      .socket_errors[static_cast<size_t>(net::SocketOp::kSend)][net::CountedErrnoIndex(ENOSPC)] =
+      2;  // not named: "other"
+  const std::string text = FormatPrometheus(stats);
+  EXPECT_TRUE(
+      HasLine(text, R"(parley_relay_media_socket_errors_total{op="recv",errno="ENOBUFS"} 7)"));
+  EXPECT_TRUE(
+      HasLine(text, R"(parley_relay_media_socket_errors_total{op="send",errno="other"} 2)"));
+  EXPECT_TRUE(
+      HasLine(text, R"(parley_relay_media_socket_errors_total{op="poll",errno="EBADF"} 0)"));
+  size_t series = 0;
+  for (size_t at = 0;
+       (at = text.find("\nparley_relay_media_socket_errors_total{", at)) != std::string::npos;
+       ++at) {
+    ++series;
+  }
+  EXPECT_EQ(series, net::kSocketOpCount * net::kCountedErrnoCount);
+}
+
 TEST(MetricsTest, FollowsTheTextExpositionFormat) {
   RelayStats stats;
   stats.links = LinkHistograms{}.Snapshot();  // every bucket, all empty

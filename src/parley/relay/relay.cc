@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 namespace parley::relay {
@@ -28,6 +29,23 @@ MediaRouterConfig RouterConfigFor(const session::RelayConfig& config) {
   router.rtcp.seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
   return router;
 }
+
+// Logs the media loop's transient socket errors (the loop bounds their rate).
+class SocketErrorLog final : public MediaLoopListener {
+ public:
+  explicit SocketErrorLog(Logger& logger) : logger_(logger) {}
+  void OnSocketError(const SocketErrorReport& report) override {
+    logger_.Warn("media_socket_error",
+                 {{"op", net::SocketOpName(report.op)},
+                  {"errno", net::ErrnoName(report.error_number)},
+                  {"error", std::system_category().message(report.error_number)},
+                  {"unreported", report.unreported},
+                  {"total", report.total}});
+  }
+
+ private:
+  Logger& logger_;
+};
 
 }  // namespace
 
@@ -65,6 +83,8 @@ Status Relay::Start() {
       MediaLoop::Create(*media_bind, *router_, options_.media_loop, clock_);
   if (!loop) return Error{"listen_media: " + loop.error().message};
   media_loop_ = std::move(loop).value();
+  media_error_log_ = std::make_unique<SocketErrorLog>(logger_);
+  media_loop_->SetListener(media_error_log_.get());
   media_thread_ = std::thread([this] {
     Status run = media_loop_->Run(stop_media_);
     if (!run) {

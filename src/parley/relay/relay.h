@@ -12,6 +12,12 @@
 // answers 200 with FormatHealth's JSON while the media thread runs, 503 with
 // {"status":"media_failed",...} after it stopped on a socket error. Any other path: 404.
 //
+// The media loop outlives transient socket errors (media_loop.h): each kind is logged
+// (media_socket_error, warn) at most once per error_report_interval with the count of
+// those not logged. A fatal one (the socket closed) ends the media thread: it logs
+// media_loop_failed (error), media_failure() says why, and the owner (parley relay)
+// should stop the relay and exit non-zero for a supervisor to restart it.
+//
 // The router is sized from the configuration: max_rooms x max_participants_per_room
 // participants, at most SignalingServer::kMaxRelayParticipants.
 //
@@ -102,6 +108,7 @@ class Relay {
   std::unique_ptr<RoomRecorder> recorder_;
   std::unique_ptr<MediaRouter> router_;
   std::unique_ptr<MediaLoop> media_loop_;
+  std::unique_ptr<MediaLoopListener> media_error_log_;
   std::atomic<bool> stop_media_{false};
   std::thread media_thread_;
   std::unique_ptr<SignalingServer> signaling_;

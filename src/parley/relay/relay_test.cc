@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "parley/audio/audio_file.h"
@@ -38,6 +40,7 @@
 #include "parley/session/signaling.h"
 #include "parley/session/token.h"
 #include "parley/testing/signals.h"
+#include "parley/testing/socket_faults.h"
 #include "parley/testing/speech.h"
 
 namespace parley::relay {
@@ -281,6 +284,16 @@ class MediaClient {
     }
   }
 
+  // The next datagram within kDeadline that is not the relay's RTCP (its reports come
+  // about every second from a quarter second after the join, whenever a test is slow).
+  std::optional<Bytes> ReceiveRtp() {
+    for (;;) {
+      std::optional<Bytes> got = Receive();
+      const bool rtcp = got && got->size() > 1 && (*got)[1] >= 200 && (*got)[1] <= 204;
+      if (!rtcp) return got;
+    }
+  }
+
   // The hello round of `joined`: its hello, the relay's challenge, the hello-with-cookie
   // echoing it, and the ack; true when the ack came back equal.
   bool Latch(const session::Joined& joined) {
@@ -372,6 +385,17 @@ class RelayTest : public ::testing::Test {
     return participant;
   }
 
+  // alice (SSRC 1111) and bob (2222) in room standup, both latched; nullptr for one that
+  // could not latch.
+  std::pair<std::unique_ptr<Participant>, std::unique_ptr<Participant>> AliceAndBobLatched() {
+    auto alice = Join("standup", "alice", 1111);
+    auto bob = Join("standup", "bob", 2222);
+    alice->ws->Expect<session::PeerJoined>();
+    if (!alice->media.Latch(alice->joined)) alice.reset();
+    if (!bob->media.Latch(bob->joined)) bob.reset();
+    return {std::move(alice), std::move(bob)};
+  }
+
   LogCapture log_;
   std::unique_ptr<Relay> relay_;
 };
@@ -406,9 +430,9 @@ TEST_F(RelayTest, TwoParticipantsJoinLatchAndHearEachOther) {
   const Bytes from_alice = Rtp(1111, 1, 0xA1);
   const Bytes from_bob = Rtp(2222, 1, 0xB0, 60);
   alice->media.SendTo(from_alice, relay_->media_address());
-  EXPECT_EQ(bob->media.Receive(), from_alice);
+  EXPECT_EQ(bob->media.ReceiveRtp(), from_alice);
   bob->media.SendTo(from_bob, relay_->media_address());
-  EXPECT_EQ(alice->media.Receive(), from_bob);
+  EXPECT_EQ(alice->media.ReceiveRtp(), from_bob);
 
   const RelayStats stats = Stats();
   EXPECT_EQ(stats.signaling.joins, 2u);
@@ -429,16 +453,13 @@ TEST_F(RelayTest, TwoParticipantsJoinLatchAndHearEachOther) {
 }
 
 TEST_F(RelayTest, MetricsAndHealthReportTheTraffic) {
-  auto alice = Join("standup", "alice", 1111);
-  auto bob = Join("standup", "bob", 2222);
-  alice->ws->Expect<session::PeerJoined>();
-  ASSERT_TRUE(alice->media.Latch(alice->joined));
-  ASSERT_TRUE(bob->media.Latch(bob->joined));
+  auto [alice, bob] = AliceAndBobLatched();
+  ASSERT_TRUE(alice && bob);
   constexpr int kPackets = 5;
   constexpr size_t kRtpBytes = 12 + 40;
   for (int i = 0; i < kPackets; ++i) {
     alice->media.SendTo(Rtp(1111, static_cast<uint16_t>(i), 0xA1), relay_->media_address());
-    ASSERT_TRUE(bob->media.Receive());
+    ASSERT_TRUE(bob->media.ReceiveRtp());
   }
   // Noise from an address that never latched: dropped, counted by reason.
   MediaClient stranger;
@@ -549,11 +570,8 @@ TEST_F(RelayTest, IdentityOtherThanTheTokensIsForbidden) {
 }
 
 TEST_F(RelayTest, MalformedMessagesAreRefusedAndCountedWhileTheCallGoesOn) {
-  auto alice = Join("standup", "alice", 1111);
-  auto bob = Join("standup", "bob", 2222);
-  alice->ws->Expect<session::PeerJoined>();
-  ASSERT_TRUE(alice->media.Latch(alice->joined));
-  ASSERT_TRUE(bob->media.Latch(bob->joined));
+  auto [alice, bob] = AliceAndBobLatched();
+  ASSERT_TRUE(alice && bob);
 
   auto noisy = Connect();
   noisy->Send("{not json");
@@ -575,7 +593,7 @@ TEST_F(RelayTest, MalformedMessagesAreRefusedAndCountedWhileTheCallGoesOn) {
 
   const Bytes packet = Rtp(1111, 7, 0x77);
   alice->media.SendTo(packet, relay_->media_address());
-  EXPECT_EQ(bob->media.Receive(), packet);
+  EXPECT_EQ(bob->media.ReceiveRtp(), packet);
 
   const RelayStats stats = Stats();
   EXPECT_EQ(stats.signaling.errors_for(ErrorCode::kBadMessage), 3u);
@@ -687,6 +705,118 @@ TEST_F(RelayTest, StopClosesWebSocketsWithGoingAwayAndLogs) {
   EXPECT_EQ(stats.signaling.leaves, 1u);
   EXPECT_EQ(log_.Events("relay_stopped").size(), 1u);
   relay_->Stop();  // idempotent
+}
+
+// ---- Media socket errors, injected ----------------------------------------------------------
+
+// The relay's media socket fails as faults_ says.
+class RelayMediaErrorTest : public RelayTest {
+ protected:
+  void SetUp() override {
+    RelayOptions options;
+    options.media_loop.socket.system_calls = &faults_;
+    options.media_loop.idle_wait = std::chrono::milliseconds(5);
+    relay_ = std::make_unique<Relay>(TestConfig(), log_.logger(), options);
+    const Status started = relay_->Start();
+    ASSERT_TRUE(started) << started.error().message;
+  }
+  // The relay's threads use faults_: they end first.
+  void TearDown() override { relay_.reset(); }
+
+  // Until the media thread has made every scripted call fail (bounded).
+  bool AllFaultsUsed() {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (faults_.pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    return faults_.pending() == 0;
+  }
+  std::string Metrics() { return testing::HttpGet(relay_->metrics_address(), "/metrics").body; }
+  // Whether `client` receives `packet` within kDeadline (the relay's RTCP reports, and a
+  // packet whose send the test let through, may come before it).
+  static bool Hears(MediaClient& client, const Bytes& packet) {
+    for (;;) {
+      const std::optional<Bytes> got = client.Receive();
+      if (!got) return false;
+      if (*got == packet) return true;
+    }
+  }
+
+  parley::testing::SocketFaults faults_;
+};
+
+TEST_F(RelayMediaErrorTest, TransientErrorsAreCountedLoggedSparinglyAndForwardingGoesOn) {
+  auto [alice, bob] = AliceAndBobLatched();
+  ASSERT_TRUE(alice && bob);
+
+  constexpr size_t kBurst = 50;
+  faults_.FailReceives(ENOBUFS, kBurst);
+  faults_.FailReceives(ECONNREFUSED, kBurst);
+  ASSERT_TRUE(AllFaultsUsed());
+  const Bytes first = Rtp(1111, 1, 0xA1);
+  alice->media.SendTo(first, relay_->media_address());
+  EXPECT_TRUE(Hears(bob->media, first));
+
+  // A send refused (a forwarded packet or an RTCP report): that datagram is lost, the
+  // next ones go.
+  faults_.FailSends(EHOSTUNREACH, 1);
+  alice->media.SendTo(Rtp(1111, 2, 0xA2), relay_->media_address());
+  ASSERT_TRUE(AllFaultsUsed());
+  const Bytes third = Rtp(1111, 3, 0xA3);
+  alice->media.SendTo(third, relay_->media_address());
+  EXPECT_TRUE(Hears(bob->media, third));
+
+  const std::string text = Metrics();
+  for (const std::string& line : {
+           "parley_relay_media_socket_errors_total{op=\"recv\",errno=\"ENOBUFS\"} " +
+               std::to_string(kBurst),
+           "parley_relay_media_socket_errors_total{op=\"recv\",errno=\"ECONNREFUSED\"} " +
+               std::to_string(kBurst),
+           std::string(
+               "parley_relay_media_socket_errors_total{op=\"send\",errno=\"EHOSTUNREACH\"} 1"),
+           std::string("parley_relay_media_socket_errors_total{op=\"recv\",errno=\"EBADF\"} 0"),
+           std::string("parley_relay_media_socket_errors_total{op=\"poll\",errno=\"other\"} 0"),
+           std::string("parley_relay_media_send_failures_total 1"),
+       }) {
+    EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << "missing: " << line;
+  }
+  // One line per kind of error (within the 10 s interval), not one per error.
+  const auto lines = log_.Events("media_socket_error");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["level"], "warn");
+  EXPECT_EQ(lines[0]["op"], "recv");
+  EXPECT_EQ(lines[0]["errno"], "ENOBUFS");
+  EXPECT_EQ(lines[0]["error"], "No buffer space available");
+  EXPECT_EQ(lines[0]["unreported"], 0);
+  EXPECT_EQ(lines[0]["total"], 1);
+  EXPECT_EQ(lines[1]["errno"], "ECONNREFUSED");
+  EXPECT_EQ(lines[2]["op"], "send");
+  EXPECT_EQ(lines[2]["errno"], "EHOSTUNREACH");
+  EXPECT_FALSE(relay_->media_failure());
+  EXPECT_EQ(testing::HttpGet(relay_->metrics_address(), "/healthz").status, 200);
+}
+
+TEST_F(RelayMediaErrorTest, AClosedSocketStopsTheMediaPlaneAndSaysSo) {
+  faults_.FailReceives(EBADF, 1);
+  ASSERT_TRUE(AllFaultsUsed());
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!relay_->media_failure() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  const std::optional<Error> failure = relay_->media_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_NE(failure->message.find("(EBADF)"), std::string::npos) << failure->message;
+  const auto failed = log_.Events("media_loop_failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["level"], "error");
+  EXPECT_EQ(failed[0]["error"], failure->message);
+  EXPECT_TRUE(log_.Events("media_socket_error").empty()) << "fatal: not a transient report";
+  const testing::HttpReply health = testing::HttpGet(relay_->metrics_address(), "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_NE(health.body.find("media_failed"), std::string::npos);
+  EXPECT_NE(
+      Metrics().find("\nparley_relay_media_socket_errors_total{op=\"recv\",errno=\"EBADF\"} 1\n"),
+      std::string::npos);
 }
 
 TEST(RelayStartTest, ErrorsNameTheSetting) {
