@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "../relay_load/pktinfo_batch.h"
 #include "../relay_load/system_stats.h"
 #include "parley/relay/hello.h"
 #include "parley/rtp/big_endian.h"
@@ -21,18 +22,13 @@ namespace {
 
 using relay_load::MonotonicNs;
 
-constexpr size_t kBatch = 64;
+constexpr size_t kBatch = relay_load::kPktinfoBatch;
 constexpr size_t kPool = 4096;
 constexpr size_t kMaxDatagram = 1200;
 constexpr uint32_t kSourceBase = 0x7F400000;  // 127.64.0.0
 constexpr uint32_t kSources = 4096;
 constexpr int64_t kTickNs = 1'000'000;
 constexpr int64_t kMaxBehindNs = 100'000'000;
-
-union PktinfoControl {
-  cmsghdr align;
-  char bytes[CMSG_SPACE(sizeof(in_pktinfo))];
-};
 
 // One garbage datagram of each kind in turn.
 std::vector<uint8_t> MakeGarbage(size_t index, const FloodConfig& config, std::mt19937_64& rng) {
@@ -86,14 +82,9 @@ struct Flood::Impl {
   FloodConfig config;
   std::vector<int> fds;
   std::vector<std::vector<uint8_t>> pool;
-  std::array<mmsghdr, kBatch> messages{};
-  std::array<iovec, kBatch> iov{};
-  std::array<PktinfoControl, kBatch> control{};
-  std::array<in_pktinfo*, kBatch> pktinfo{};
+  relay_load::PktinfoSendBatch send{0};  // the pool's datagrams, not copied
+  relay_load::PktinfoReceiveBatch receive;
   sockaddr_in target{};
-  std::vector<uint8_t> receive_buffer = std::vector<uint8_t>(kBatch * 2048);
-  std::array<mmsghdr, kBatch> receive_messages{};
-  std::array<iovec, kBatch> receive_iov{};
   size_t next_pool = 0;
   uint32_t next_source = 0;
   size_t next_socket = 0;
@@ -112,36 +103,21 @@ struct Flood::Impl {
     for (size_t j = 0; j < count; ++j) {
       const std::vector<uint8_t>& datagram = pool[next_pool];
       next_pool = (next_pool + 1) % pool.size();
-      iov[j].iov_base = const_cast<uint8_t*>(datagram.data());
-      iov[j].iov_len = datagram.size();
-      pktinfo[j]->ipi_spec_dst.s_addr = htonl(kSourceBase + 1 + next_source);
+      send.QueueExternal(j, kSourceBase + 1 + next_source, target, datagram.data(),
+                         datagram.size());
       next_source = (next_source + 1) % kSources;
     }
     const int fd = fds[next_socket];
     next_socket = (next_socket + 1) % fds.size();
-    size_t done = 0;
-    while (done < count) {
-      const int n = ::sendmmsg(fd, &messages[done], static_cast<unsigned>(count - done), 0);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
+    const size_t done = send.Flush(fd, count);
     sent.fetch_add(done, std::memory_order_relaxed);
     refused.fetch_add(count - done, std::memory_order_relaxed);
   }
 
   void ReceiveAll() {
     for (int fd : fds) {
-      for (;;) {
-        for (size_t j = 0; j < kBatch; ++j) {
-          receive_iov[j].iov_base = receive_buffer.data() + j * 2048;
-          receive_iov[j].iov_len = 2048;
-          receive_messages[j].msg_hdr = msghdr{};
-          receive_messages[j].msg_hdr.msg_iov = &receive_iov[j];
-          receive_messages[j].msg_hdr.msg_iovlen = 1;
-        }
-        const int n = ::recvmmsg(fd, receive_messages.data(), kBatch, MSG_DONTWAIT, nullptr);
-        if (n <= 0) break;
-        received.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      for (size_t n = receive.Receive(fd); n > 0; n = receive.Receive(fd)) {
+        received.fetch_add(n, std::memory_order_relaxed);
       }
     }
   }
@@ -193,38 +169,13 @@ Result<std::unique_ptr<Flood>> Flood::Create(const FloodConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   for (size_t i = 0; i < config.sockets; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Error{fmt::format("flood: socket: {}", std::strerror(errno))};
-    impl->fds.push_back(fd);
-    const int on = 1;
-    const int buffer = 4 << 20;
-    (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer));
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    any.sin_addr.s_addr = htonl(INADDR_ANY);
-    if (::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) != 0 ||
-        ::bind(fd, reinterpret_cast<const sockaddr*>(&any), sizeof(any)) != 0) {
-      return Error{fmt::format("flood: socket setup: {}", std::strerror(errno))};
-    }
+    Result<int> fd = relay_load::OpenPktinfoSocket(4 << 20);
+    if (!fd) return Error{fmt::format("flood: {}", fd.error().message)};
+    impl->fds.push_back(*fd);
   }
   std::mt19937_64 rng(config.seed);
   for (size_t i = 0; i < kPool; ++i) impl->pool.push_back(MakeGarbage(i, config, rng));
   std::memcpy(&impl->target, config.target.sockaddr_ptr(), sizeof(impl->target));
-  for (size_t j = 0; j < kBatch; ++j) {
-    msghdr& out = impl->messages[j].msg_hdr;
-    out.msg_name = &impl->target;
-    out.msg_namelen = sizeof(sockaddr_in);
-    out.msg_iov = &impl->iov[j];
-    out.msg_iovlen = 1;
-    out.msg_control = impl->control[j].bytes;
-    out.msg_controllen = sizeof(impl->control[j].bytes);
-    cmsghdr* header = CMSG_FIRSTHDR(&out);
-    header->cmsg_level = IPPROTO_IP;
-    header->cmsg_type = IP_PKTINFO;
-    header->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-    impl->pktinfo[j] = reinterpret_cast<in_pktinfo*>(CMSG_DATA(header));
-    *impl->pktinfo[j] = in_pktinfo{};
-  }
   return std::unique_ptr<Flood>(new Flood(std::move(impl)));
 }
 

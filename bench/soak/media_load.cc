@@ -1,9 +1,6 @@
 #include "media_load.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <linux/sock_diag.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -16,6 +13,7 @@
 #include <stdexcept>
 
 #include "../relay_load/latency_histogram.h"
+#include "../relay_load/pktinfo_batch.h"
 #include "../relay_load/system_stats.h"
 #include "parley/base/clock.h"
 #include "parley/client/hello_handshake.h"
@@ -26,7 +24,7 @@ namespace {
 
 using relay_load::MonotonicNs;
 
-constexpr size_t kBatch = 64;
+constexpr size_t kBatch = relay_load::kPktinfoBatch;
 constexpr size_t kRtpHeaderBytes = 12;
 constexpr uint8_t kRtpVersionByte = 0x80;
 constexpr uint8_t kOpusPayloadType = 111;
@@ -38,17 +36,11 @@ constexpr size_t kSeqOffset = kRtpHeaderBytes + 4;
 constexpr size_t kStampOffset = kRtpHeaderBytes + 8;
 constexpr size_t kMagicOffset = kRtpHeaderBytes + 16;
 constexpr size_t kMinPayloadBytes = 20;
-constexpr size_t kReceiveBufferBytes = 2048;
 constexpr int64_t kTickNs = 1'000'000;
 constexpr int64_t kMaxBehindNs = 100'000'000;
 constexpr size_t kDrainBatches = 32;
 constexpr uint32_t kOpen = std::numeric_limits<uint32_t>::max();
 constexpr unsigned long kTimerSlackNs = 1000;
-
-union PktinfoControl {
-  cmsghdr align;
-  char bytes[CMSG_SPACE(sizeof(in_pktinfo))];
-};
 
 // One stream as its receiver counts it.
 struct Stream {
@@ -102,32 +94,7 @@ struct MediaLoad::Impl {
         fd(socket_fd),
         packet_bytes(kRtpHeaderBytes + c.payload_bytes),
         slot_session(c.slots, -1),
-        send_buffers(kBatch * std::max(packet_bytes, relay::kHelloWithCookieBytes)),
-        receive_buffers(kBatch * kReceiveBufferBytes) {
-    const size_t stride = send_buffers.size() / kBatch;
-    for (size_t j = 0; j < kBatch; ++j) {
-      send_iov[j].iov_base = send_buffers.data() + j * stride;
-      msghdr& out = send_messages[j].msg_hdr;
-      out.msg_name = &send_to[j];
-      out.msg_namelen = sizeof(sockaddr_in);
-      out.msg_iov = &send_iov[j];
-      out.msg_iovlen = 1;
-      out.msg_control = send_control[j].bytes;
-      out.msg_controllen = sizeof(send_control[j].bytes);
-      cmsghdr* header = CMSG_FIRSTHDR(&out);
-      header->cmsg_level = IPPROTO_IP;
-      header->cmsg_type = IP_PKTINFO;
-      header->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      send_pktinfo[j] = reinterpret_cast<in_pktinfo*>(CMSG_DATA(header));
-      *send_pktinfo[j] = in_pktinfo{};
-      receive_iov[j].iov_base = receive_buffers.data() + j * kReceiveBufferBytes;
-      receive_iov[j].iov_len = kReceiveBufferBytes;
-      msghdr& in = receive_messages[j].msg_hdr;
-      in.msg_iov = &receive_iov[j];
-      in.msg_iovlen = 1;
-      in.msg_control = receive_control[j].bytes;
-    }
-  }
+        send(std::max(packet_bytes, relay::kHelloWithCookieBytes)) {}
   ~Impl() { ::close(fd); }
 
   static uint32_t Ipv4Of(uint32_t session) { return kBaseIpv4 + session + 1; }
@@ -248,20 +215,11 @@ struct MediaLoad::Impl {
   // --- Sending ---
 
   uint8_t* Queue(size_t j, const Session& from, size_t bytes) {
-    send_iov[j].iov_len = bytes;
-    send_to[j] = from.relay;
-    send_pktinfo[j]->ipi_spec_dst.s_addr = htonl(Ipv4Of(from.id));
-    return static_cast<uint8_t*>(send_iov[j].iov_base);
+    return send.Queue(j, Ipv4Of(from.id), from.relay, bytes);
   }
 
   size_t Flush(size_t count) {
-    size_t done = 0;
-    while (done < count) {
-      const int sent_now =
-          ::sendmmsg(fd, &send_messages[done], static_cast<unsigned>(count - done), 0);
-      if (sent_now <= 0) break;
-      done += static_cast<size_t>(sent_now);
-    }
+    const size_t done = send.Flush(fd, count);
     send_refused += count - done;
     return done;
   }
@@ -335,50 +293,22 @@ struct MediaLoad::Impl {
 
   // --- Receiving ---
 
-  size_t ReceiveOnce(int64_t now_hint) {
-    for (size_t j = 0; j < kBatch; ++j) {
-      msghdr& in = receive_messages[j].msg_hdr;
-      in.msg_controllen = sizeof(receive_control[j].bytes);
-      in.msg_flags = 0;
-    }
-    const int count = ::recvmmsg(fd, receive_messages.data(), static_cast<unsigned>(kBatch),
-                                 MSG_DONTWAIT, nullptr);
-    if (count <= 0) return 0;
-    const int64_t now = now_hint > 0 ? now_hint : MonotonicNs();
-    for (int j = 0; j < count; ++j) Handle(receive_messages[j], now);
-    return static_cast<size_t>(count);
-  }
-
   size_t Drain(size_t max_batches) {
-    size_t total = 0;
-    for (size_t i = 0; i < max_batches; ++i) {
-      const size_t count = ReceiveOnce(0);
-      total += count;
-      if (count < kBatch) break;
-    }
-    return total;
+    return receive.Drain(fd, max_batches, [this](size_t j, int64_t now) { Handle(j, now); });
   }
 
-  Session* ReceiverOf(const msghdr& header) {
-    for (const cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
-         c = CMSG_NXTHDR(const_cast<msghdr*>(&header), const_cast<cmsghdr*>(c))) {
-      if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_PKTINFO) continue;
-      in_pktinfo info;
-      std::memcpy(&info, CMSG_DATA(c), sizeof(info));
-      const uint32_t ip = ntohl(info.ipi_addr.s_addr);
-      if (ip <= kBaseIpv4) return nullptr;
-      const uint32_t id = ip - kBaseIpv4 - 1;
-      return id < sessions.size() ? sessions[id].get() : nullptr;
-    }
-    return nullptr;
+  Session* ReceiverOf(size_t j) {
+    const std::optional<uint32_t> ip = receive.destination_ipv4(j);
+    if (!ip || *ip <= kBaseIpv4) return nullptr;
+    const uint32_t id = *ip - kBaseIpv4 - 1;
+    return id < sessions.size() ? sessions[id].get() : nullptr;
   }
 
-  void Handle(const mmsghdr& message, int64_t now) {
-    const msghdr& header = message.msg_hdr;
-    const auto* data = static_cast<const uint8_t*>(header.msg_iov->iov_base);
-    const size_t size = message.msg_len;
-    Session* receiver = ReceiverOf(header);
-    if (receiver == nullptr || (header.msg_flags & MSG_TRUNC) != 0 || size == 0) {
+  void Handle(size_t j, int64_t now) {
+    const uint8_t* data = receive.data(j);
+    const size_t size = receive.size(j);
+    Session* receiver = ReceiverOf(j);
+    if (receiver == nullptr || receive.truncated(j) || size == 0) {
       ++stray;
       return;
     }
@@ -423,20 +353,8 @@ struct MediaLoad::Impl {
     ++stream->received;
   }
 
-  void WaitReadable(int64_t timeout_ns) {
-    if (timeout_ns <= 0) return;
-    pollfd entry{fd, POLLIN, 0};
-    const timespec timeout{static_cast<time_t>(timeout_ns / 1'000'000'000),
-                           static_cast<long>(timeout_ns % 1'000'000'000)};
-    (void)::ppoll(&entry, 1, &timeout, nullptr);
-  }
-
-  uint64_t SocketDrops() const {
-    std::array<uint32_t, SK_MEMINFO_VARS> info{};
-    socklen_t length = sizeof(info);
-    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info.data(), &length) != 0) return 0;
-    return info[SK_MEMINFO_DROPS];
-  }
+  void WaitReadable(int64_t timeout_ns) const { relay_load::WaitReadable(fd, timeout_ns); }
+  uint64_t SocketDrops() const { return relay_load::SocketDrops(fd); }
 
   void Publish() {
     published_live.store(live, std::memory_order_relaxed);
@@ -511,16 +429,8 @@ struct MediaLoad::Impl {
   uint64_t live = 0;
   uint64_t acked = 0;
 
-  std::vector<uint8_t> send_buffers;
-  std::vector<uint8_t> receive_buffers;
-  std::array<mmsghdr, kBatch> send_messages{};
-  std::array<iovec, kBatch> send_iov{};
-  std::array<sockaddr_in, kBatch> send_to{};
-  std::array<PktinfoControl, kBatch> send_control{};
-  std::array<in_pktinfo*, kBatch> send_pktinfo{};
-  std::array<mmsghdr, kBatch> receive_messages{};
-  std::array<iovec, kBatch> receive_iov{};
-  std::array<PktinfoControl, kBatch> receive_control{};
+  relay_load::PktinfoSendBatch send;
+  relay_load::PktinfoReceiveBatch receive;
 
   relay_load::LatencyHistogram latency;
   uint64_t sent = 0;
@@ -555,26 +465,9 @@ Result<std::unique_ptr<MediaLoad>> MediaLoad::Create(const MediaLoadConfig& conf
   if (config.slots == 0 || !(config.rate_pps > 0)) {
     throw std::invalid_argument("MediaLoad: slots and rate_pps must be > 0");
   }
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error{fmt::format("media: socket: {}", std::strerror(errno))};
-  const int buffer = config.socket_buffer_bytes;
-  for (const auto& [force, plain] :
-       {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
-    if (::setsockopt(fd, SOL_SOCKET, force, &buffer, sizeof(buffer)) != 0) {
-      (void)::setsockopt(fd, SOL_SOCKET, plain, &buffer, sizeof(buffer));
-    }
-  }
-  const int on = 1;
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) != 0 ||
-      ::bind(fd, reinterpret_cast<const sockaddr*>(&any), sizeof(any)) != 0) {
-    const Error error{fmt::format("media: socket setup: {}", std::strerror(errno))};
-    ::close(fd);
-    return error;
-  }
-  return std::unique_ptr<MediaLoad>(new MediaLoad(std::make_unique<Impl>(config, fd)));
+  Result<int> fd = relay_load::OpenPktinfoSocket(config.socket_buffer_bytes);
+  if (!fd) return Error{fmt::format("media: {}", fd.error().message)};
+  return std::unique_ptr<MediaLoad>(new MediaLoad(std::make_unique<Impl>(config, *fd)));
 }
 
 MediaLoad::MediaLoad(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
