@@ -143,7 +143,8 @@ std::vector<size_t> AssignRooms(const Options& o, size_t& rooms) {
 
 struct CpuSample {
   double t = 0;
-  double cpu_pct = 0;  // of one core, over the second before t
+  double cpu_pct = 0;        // of one core, over the second before t
+  uint64_t relay_drops = 0;  // the kernel's at the relay's media socket, in that second
   bool flood = false;
   bool counted = false;  // away from edges, restarts and the warm-up
 };
@@ -245,6 +246,7 @@ class Soak {
   int relay_exit_code_ = -1;
   double setup_s_ = 0;
   int64_t last_ticks_ = 0;
+  uint64_t last_drops_ = 0;    // the relay's media socket's drop count at the last sample
   double no_count_until_ = 0;  // run time before which CPU samples are not counted
 };
 
@@ -458,6 +460,7 @@ void Soak::RestartRelay(double planned, bool crash, const std::string& how) {
   ++life_;
   life_started_at_.push_back(Since(run_start_));
   last_ticks_ = relay_->cpu_ticks();
+  last_drops_ = 0;  // a new socket
   churn.unlock();
   if (!started) {
     restart.error = started.error().message;
@@ -485,6 +488,9 @@ void Soak::SampleSecond(double t, bool in_restart) {
                              static_cast<double>(relay_load::TicksPerSecond()) / seconds
                        : 0;
   last_ticks_ = ticks;
+  const uint64_t drops = relay_->media_socket_drops();
+  sample.relay_drops = drops >= last_drops_ ? drops - last_drops_ : 0;
+  last_drops_ = drops;
   sample.flood = flood_ && flood_->enabled();
   const double phase_pos = std::fmod(t, flood_phase_s_);
   // The second that ends at t began at t - 1: both inside one phase, clear of its start.
@@ -521,7 +527,8 @@ int Soak::Run() {
                   "in), {} s, churn {}/s, restarts at {}, flood x{} in {} s phases",
                   o_.participants, rooms_, o_.room_min, o_.room_max, o_.rate_pps,
                   static_cast<double>(o_.participants) * o_.rate_pps, duration_s_, churn_per_s_,
-                  fmt::join(o_.restart_at, ","), o_.flood_factor, flood_phase_s_));
+                  o_.restart_at.empty() ? "none" : fmt::format("{}", fmt::join(o_.restart_at, ",")),
+                  o_.flood_factor, flood_phase_s_));
   media_->Start();
   if (flood_) flood_->Start();
   const auto setup_start = Clock::now();
@@ -729,7 +736,11 @@ int Soak::Report() {
   Say("== relay CPU and the flood ==");
   double on_sum = 0, off_sum = 0;
   int on_n = 0, off_n = 0;
+  uint64_t drops_on = 0, drops_off = 0;
+  int seconds_on = 0, seconds_off = 0;
   for (const CpuSample& s : cpu_) {
+    (s.flood ? drops_on : drops_off) += s.relay_drops;
+    ++(s.flood ? seconds_on : seconds_off);
     if (!s.counted) continue;
     (s.flood ? on_sum : off_sum) += s.cpu_pct;
     ++(s.flood ? on_n : off_n);
@@ -737,17 +748,33 @@ int Soak::Report() {
   const double on_mean = on_n > 0 ? on_sum / on_n : 0;
   const double off_mean = off_n > 0 ? off_sum / off_n : 0;
   const double flood_pps = o_.flood_factor * static_cast<double>(o_.participants) * o_.rate_pps;
+  if (on_n > 0 && off_n > 0) {
+    Say(
+        fmt::format("relay CPU (user + system, % of one core): without flood {:.1f} % ({} s), "
+                    "with flood {:.1f} % ({} s): the flood ({:.0f} datagrams/s) costs {:+.1f} % "
+                    "of a core",
+                    off_mean, off_n, on_mean, on_n, flood_pps, on_mean - off_mean));
+  } else {
+    Say(
+        fmt::format("relay CPU (user + system, % of one core): {:.1f} % over {} s without flood, "
+                    "{:.1f} % over {} s with flood (a comparison needs seconds of both)",
+                    off_mean, off_n, on_mean, on_n));
+  }
   Say(
-      fmt::format("relay CPU (user + system, % of one core): without flood {:.1f} % ({} s), with "
-                  "flood {:.1f} % ({} s): the flood ({:.0f} datagrams/s) costs {:+.1f} % of a core",
-                  off_mean, off_n, on_mean, on_n, flood_pps, on_mean - off_mean));
+      fmt::format("kernel drops at the relay's media socket: {} in {} s without flood, {} in {} s "
+                  "with flood",
+                  drops_off, seconds_off, drops_on, seconds_on));
   Say(
       fmt::format("flood: {} datagrams sent ({} refused, {} skipped); datagrams received by the "
                   "flooding sources: {}",
                   f.sent, f.refused, f.skipped, f.received));
   nlohmann::json cpu = nlohmann::json::array();
   for (const CpuSample& s : cpu_) {
-    cpu.push_back({{"t_s", s.t}, {"pct", s.cpu_pct}, {"flood", s.flood}, {"counted", s.counted}});
+    cpu.push_back({{"t_s", s.t},
+                   {"pct", s.cpu_pct},
+                   {"relay_socket_drops", s.relay_drops},
+                   {"flood", s.flood},
+                   {"counted", s.counted}});
   }
   json["cpu"] = {{"without_flood_pct", off_mean},
                  {"without_flood_s", off_n},
@@ -756,6 +783,10 @@ int Soak::Report() {
                  {"flood_cost_pct", on_mean - off_mean},
                  {"flood_pps", flood_pps},
                  {"samples", cpu}};
+  json["relay_socket_drops_by_flood"] = {{"without_flood", drops_off},
+                                         {"without_flood_s", seconds_off},
+                                         {"with_flood", drops_on},
+                                         {"with_flood_s", seconds_on}};
   json["flood"] = {{"sent", f.sent},
                    {"refused", f.refused},
                    {"skipped", f.skipped},

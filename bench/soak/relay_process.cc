@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,6 +146,8 @@ Status RelayProcess::Start(std::chrono::milliseconds timeout) {
     ::dup2(log, 2);
     // Nothing else of the tool's (its sockets above all) leaks into the relay.
     ::close_range(3, ~0U, 0);
+    // A relay whose tool died (killed, crashed) is not left running on its own.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

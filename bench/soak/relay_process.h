@@ -11,7 +11,8 @@
 // use SO_REUSEADDR, so its own lingering connections do not block it.
 //
 // Logs: the relay's stderr (JSON lines, info level) is appended to <dir>/relay.log.
-// Threading: one controlling thread.
+// Threading: one controlling thread, which outlives the relay: the relay is killed when the
+// thread that started it ends (PR_SET_PDEATHSIG), so a tool that dies leaves no relay behind.
 #pragma once
 
 #include <sys/types.h>
