@@ -1,9 +1,6 @@
 #include "load_generator.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <linux/sock_diag.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +12,7 @@
 
 #include "parley/relay/hello.h"
 #include "parley/rtp/big_endian.h"
+#include "pktinfo_batch.h"
 #include "system_stats.h"
 
 namespace parley::relay_load {
@@ -29,8 +27,6 @@ constexpr size_t kSenderOffset = kRtpHeaderBytes + 8;  // sender index
 constexpr size_t kTagOffset = kRtpHeaderBytes + 12;    // phase tag
 constexpr size_t kMinPayloadBytes = 16;
 constexpr size_t kMaxPayloadBytes = 1400;
-// Above any datagram the generator expects; a larger one is cut and counted as stray.
-constexpr size_t kReceiveBufferBytes = 2048;
 constexpr int64_t kTickNs = 1'000'000;
 constexpr int64_t kHelloResendNs = 50'000'000;
 // Receive batches in a row before the paced loop looks at its send schedule again:
@@ -41,20 +37,10 @@ constexpr size_t kSaturateDrainBatches = 1024;
 // the 1 ms ticks on time.
 constexpr unsigned long kTimerSlackNs = 1000;
 
-// Room for one IP_PKTINFO control message, aligned as cmsghdr wants.
-union PktinfoControl {
-  cmsghdr align;
-  char bytes[CMSG_SPACE(sizeof(in_pktinfo))];
-};
-
 int64_t ThreadCpuNs() {
   timespec now{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
-
-Error SystemError(std::string_view what) {
-  return Error{fmt::format("load generator: {}: {}", what, std::strerror(errno))};
 }
 
 }  // namespace
@@ -66,8 +52,7 @@ struct LoadGenerator::Impl {
         participants(l.participants()),
         packet_bytes(kRtpHeaderBytes + c.payload_bytes),
         rtp_ticks_per_packet(static_cast<uint32_t>(kRtpClockHz / c.rate_pps)),
-        send_buffers(kBatch * std::max(packet_bytes, relay::kHelloMaxBytes), 0),
-        receive_buffers(kBatch * kReceiveBufferBytes),
+        send(std::max(packet_bytes, relay::kHelloMaxBytes)),
         sequence(participants, 0),
         rtp_timestamp(participants, 0),
         acked(participants, 0),
@@ -77,30 +62,6 @@ struct LoadGenerator::Impl {
         sent_in_window(participants, 0),
         delivered(participants * l.per_room(), 0) {
     replies.reserve(participants);
-    const size_t send_stride = send_buffers.size() / kBatch;
-    for (size_t j = 0; j < kBatch; ++j) {
-      send_iov[j].iov_base = send_buffers.data() + j * send_stride;
-      msghdr& out = send_messages[j].msg_hdr;
-      out.msg_name = &send_to[j];
-      out.msg_namelen = sizeof(sockaddr_in);
-      out.msg_iov = &send_iov[j];
-      out.msg_iovlen = 1;
-      out.msg_control = send_control[j].bytes;
-      out.msg_controllen = sizeof(send_control[j].bytes);
-      cmsghdr* header = CMSG_FIRSTHDR(&out);
-      header->cmsg_level = IPPROTO_IP;
-      header->cmsg_type = IP_PKTINFO;
-      header->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      send_pktinfo[j] = reinterpret_cast<in_pktinfo*>(CMSG_DATA(header));
-      *send_pktinfo[j] = in_pktinfo{};
-
-      receive_iov[j].iov_base = receive_buffers.data() + j * kReceiveBufferBytes;
-      receive_iov[j].iov_len = kReceiveBufferBytes;
-      msghdr& in = receive_messages[j].msg_hdr;
-      in.msg_iov = &receive_iov[j];
-      in.msg_iovlen = 1;
-      in.msg_control = receive_control[j].bytes;
-    }
   }
 
   ~Impl() { ::close(fd); }
@@ -109,21 +70,13 @@ struct LoadGenerator::Impl {
 
   // Fills send slot `j` with `bytes` from participant `sender` to `to`; returns its buffer.
   uint8_t* Queue(size_t j, size_t sender, size_t bytes, const sockaddr_in& to) {
-    send_iov[j].iov_len = bytes;
-    send_to[j] = to;
-    send_pktinfo[j]->ipi_spec_dst.s_addr = htonl(layout.ipv4_of(sender));
     batch_sender[j] = sender;
-    return static_cast<uint8_t*>(send_iov[j].iov_base);
+    return send.Queue(j, layout.ipv4_of(sender), to, bytes);
   }
 
   // Sends slots 0..count; returns how many the kernel took.
   size_t Flush(size_t count) {
-    size_t done = 0;
-    while (done < count) {
-      const int sent = ::sendmmsg(fd, &send_messages[done], static_cast<unsigned>(count - done), 0);
-      if (sent <= 0) break;
-      done += static_cast<size_t>(sent);
-    }
+    const size_t done = send.Flush(fd, count);
     send_refused += count - done;
     return done;
   }
@@ -193,45 +146,17 @@ struct LoadGenerator::Impl {
 
   // --- Receiving ---
 
-  // One recvmmsg; returns the datagrams read (0: none waiting).
-  size_t ReceiveOnce() {
-    for (size_t j = 0; j < kBatch; ++j) {
-      msghdr& in = receive_messages[j].msg_hdr;
-      in.msg_controllen = sizeof(receive_control[j].bytes);
-      in.msg_flags = 0;
-    }
-    const int count = ::recvmmsg(fd, receive_messages.data(), static_cast<unsigned>(kBatch),
-                                 MSG_DONTWAIT, nullptr);
-    if (count <= 0) return 0;
-    const int64_t now = MonotonicNs();
-    for (int j = 0; j < count; ++j) Handle(receive_messages[j], now);
-    return static_cast<size_t>(count);
-  }
-
   size_t Drain(size_t max_batches) {
-    size_t total = 0;
-    for (size_t i = 0; i < max_batches; ++i) {
-      const size_t count = ReceiveOnce();
-      total += count;
-      if (count < kBatch) break;
-    }
-    return total;
+    return receive.Drain(fd, max_batches, [this](size_t j, int64_t now) { Handle(j, now); });
   }
 
-  void Handle(const mmsghdr& message, int64_t now) {
-    const msghdr& header = message.msg_hdr;
-    const auto* data = static_cast<const uint8_t*>(header.msg_iov->iov_base);
-    const size_t size = message.msg_len;
-    std::optional<size_t> receiver;
-    for (const cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
-         c = CMSG_NXTHDR(const_cast<msghdr*>(&header), const_cast<cmsghdr*>(c))) {
-      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-        in_pktinfo info;
-        std::memcpy(&info, CMSG_DATA(c), sizeof(info));
-        receiver = layout.participant_of(ntohl(info.ipi_addr.s_addr));
-      }
-    }
-    if (!receiver || (header.msg_flags & MSG_TRUNC) != 0 || size == 0) {
+  void Handle(size_t j, int64_t now) {
+    const uint8_t* data = receive.data(j);
+    const size_t size = receive.size(j);
+    const std::optional<uint32_t> destination = receive.destination_ipv4(j);
+    const std::optional<size_t> receiver =
+        destination ? layout.participant_of(*destination) : std::nullopt;
+    if (!receiver || receive.truncated(j) || size == 0) {
       ++stray;
       return;
     }
@@ -277,20 +202,8 @@ struct LoadGenerator::Impl {
     }
   }
 
-  void WaitReadable(int64_t timeout_ns) {
-    if (timeout_ns <= 0) return;
-    pollfd entry{fd, POLLIN, 0};
-    const timespec timeout{static_cast<time_t>(timeout_ns / 1'000'000'000),
-                           static_cast<long>(timeout_ns % 1'000'000'000)};
-    (void)::ppoll(&entry, 1, &timeout, nullptr);
-  }
-
-  uint64_t SocketDrops() const {
-    std::array<uint32_t, SK_MEMINFO_VARS> info{};
-    socklen_t length = sizeof(info);
-    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info.data(), &length) != 0) return 0;
-    return info[SK_MEMINFO_DROPS];
-  }
+  void WaitReadable(int64_t timeout_ns) const { relay_load::WaitReadable(fd, timeout_ns); }
+  uint64_t SocketDrops() const { return relay_load::SocketDrops(fd); }
 
   // --- Phases ---
 
@@ -380,17 +293,9 @@ struct LoadGenerator::Impl {
   const size_t participants;
   const size_t packet_bytes;
   const uint32_t rtp_ticks_per_packet;
-  std::vector<uint8_t> send_buffers;
-  std::vector<uint8_t> receive_buffers;
-  std::array<mmsghdr, kBatch> send_messages{};
-  std::array<iovec, kBatch> send_iov{};
-  std::array<sockaddr_in, kBatch> send_to{};
-  std::array<PktinfoControl, kBatch> send_control{};
-  std::array<in_pktinfo*, kBatch> send_pktinfo{};
+  PktinfoSendBatch send;
+  PktinfoReceiveBatch receive;
   std::array<size_t, kBatch> batch_sender{};
-  std::array<mmsghdr, kBatch> receive_messages{};
-  std::array<iovec, kBatch> receive_iov{};
-  std::array<PktinfoControl, kBatch> receive_control{};
   sockaddr_in direct_to{};
 
   std::vector<uint16_t> sequence;
@@ -434,35 +339,11 @@ Result<std::unique_ptr<LoadGenerator>> LoadGenerator::Create(const LoadConfig& c
     throw std::invalid_argument(
         fmt::format("LoadGenerator: rate_pps {} must be > 0", config.rate_pps));
   }
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return SystemError("socket");
-  const int on = 1;
-  const int buffer = config.socket_buffer_bytes;
-  // FORCE goes past rmem_max/wmem_max for root; otherwise the plain request, capped.
-  for (const auto& [force, plain] :
-       {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
-    if (::setsockopt(fd, SOL_SOCKET, force, &buffer, sizeof(buffer)) != 0) {
-      (void)::setsockopt(fd, SOL_SOCKET, plain, &buffer, sizeof(buffer));
-    }
-  }
-  if (::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) != 0) {
-    Error error = SystemError("IP_PKTINFO");
-    ::close(fd);
-    return error;
-  }
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t length = sizeof(any);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&any), sizeof(any)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&any), &length) != 0) {
-    Error error = SystemError("bind 0.0.0.0:0");
-    ::close(fd);
-    return error;
-  }
+  Result<int> fd = OpenPktinfoSocket(config.socket_buffer_bytes);
+  if (!fd) return Error{fmt::format("load generator: {}", fd.error().message)};
   (void)::prctl(PR_SET_TIMERSLACK, kTimerSlackNs, 0, 0, 0);
-  Layout layout(config.rooms, config.per_room, ntohs(any.sin_port));
-  return std::unique_ptr<LoadGenerator>(new LoadGenerator(config, std::move(layout), fd));
+  Layout layout(config.rooms, config.per_room, BoundPort(*fd));
+  return std::unique_ptr<LoadGenerator>(new LoadGenerator(config, std::move(layout), *fd));
 }
 
 LoadGenerator::LoadGenerator(const LoadConfig& config, Layout layout, int fd)

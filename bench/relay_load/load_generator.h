@@ -43,6 +43,7 @@
 #include "layout.h"
 #include "parley/base/result.h"
 #include "parley/net/udp_socket.h"
+#include "pktinfo_batch.h"
 
 namespace parley::relay_load {
 
@@ -99,7 +100,7 @@ struct PhaseStats {
 
 class LoadGenerator {
  public:
-  static constexpr size_t kBatch = 64;
+  static constexpr size_t kBatch = kPktinfoBatch;
 
   // Binds 0.0.0.0:0 (the system picks the port). Error: the socket could not be set up.
   [[nodiscard]] static Result<std::unique_ptr<LoadGenerator>> Create(const LoadConfig& config);

@@ -29,19 +29,28 @@ ThreadCpu ReadThreadCpu(pthread_t thread, pid_t tid) {
     out.total_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
   }
   if (tid <= 0) return out;
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  const StatTicks ticks = ReadStatTicks("/proc/self/task/" + std::to_string(tid) + "/stat");
+  out.user_ticks = ticks.user;
+  out.system_ticks = ticks.system;
+  return out;
+}
+
+StatTicks ReadStatTicks(const std::string& path) {
+  StatTicks out;
+  std::ifstream in(path);
   std::string line;
   if (!std::getline(in, line)) return out;
   // The command name (field 2) may hold spaces; fields are counted after its ')'.
   const size_t close = line.rfind(')');
-  if (close == std::string::npos) return out;
+  if (close == std::string::npos || close + 2 > line.size()) return out;
   std::istringstream fields(line.substr(close + 2));
   std::string field;
   // After ')': state is field 3; utime and stime are fields 14 and 15.
   for (int index = 3; index <= 15 && fields >> field; ++index) {
-    if (index == 14) out.user_ticks = std::stoll(field);
-    if (index == 15) out.system_ticks = std::stoll(field);
+    if (index == 14) out.user = std::stoll(field);
+    if (index == 15) out.system = std::stoll(field);
   }
+  out.valid = true;
   return out;
 }
 
@@ -65,8 +74,10 @@ CoreTicks ReadCoreTicks(int core) {
   return out;
 }
 
-int64_t ReadResidentBytes() {
-  std::ifstream in("/proc/self/statm");
+int64_t ReadResidentBytes() { return ReadResidentBytesOf("/proc/self/statm"); }
+
+int64_t ReadResidentBytesOf(const std::string& statm_path) {
+  std::ifstream in(statm_path);
   int64_t size_pages = 0;
   int64_t resident_pages = 0;
   in >> size_pages >> resident_pages;

@@ -1,5 +1,6 @@
 // What the relay load benchmark reads from the system around a measurement window:
-// CPU time of one thread, busy time of one core, resident memory, the load average.
+// CPU time of one thread or process, busy time of one core, resident memory, the load
+// average.
 //
 // Thread CPU comes from the thread's CPU clock (pthread_getcpuclockid, ns resolution,
 // readable from any thread) and its user/system split from /proc/self/task/<tid>/stat
@@ -30,6 +31,16 @@ struct ThreadCpu {
 // `thread`'s CPU clock and, when `tid` > 0, its /proc user/system split.
 ThreadCpu ReadThreadCpu(pthread_t thread, pid_t tid);
 
+// User and system CPU of a process or thread from its /proc stat file
+// ("/proc/<pid>/stat", "/proc/self/task/<tid>/stat"), in USER_HZ ticks; valid false when
+// the file could not be read (the process is gone).
+struct StatTicks {
+  int64_t user = 0;
+  int64_t system = 0;
+  bool valid = false;
+};
+StatTicks ReadStatTicks(const std::string& path);
+
 // One core's counters from /proc/stat, in USER_HZ ticks.
 struct CoreTicks {
   int64_t busy = 0;     // user + nice + system + irq + softirq + steal
@@ -40,6 +51,8 @@ CoreTicks ReadCoreTicks(int core);
 
 // Resident set size of this process, in bytes (/proc/self/statm).
 int64_t ReadResidentBytes();
+// The same for any process, from its statm file ("/proc/<pid>/statm"); 0 when unreadable.
+int64_t ReadResidentBytesOf(const std::string& statm_path);
 
 // "0.42 0.51 0.60" from /proc/loadavg.
 std::string ReadLoadAverage();
