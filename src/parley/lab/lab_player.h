@@ -66,6 +66,17 @@ struct StreamFormat {
   std::optional<uint32_t> first_timestamp;
 };
 
+// Longest packet the lab's players take, ms (Opus's 120 ms).
+inline constexpr int kMaxLabPacketMs = 120;
+
+// Ok when every player below can play `format`, else an Error saying what is wrong: a
+// codec is needed; the output rate must be 8000..48000 Hz in whole kHz and one the codec
+// decodes at (Opus: any of its rates, the others their own); 1..2 channels; a packet
+// duration of 1..kMaxLabPacketMs whole ms. The factories below take only such formats and
+// throw std::invalid_argument otherwise (a program error): a format built from outside
+// input (a packet log) is checked with this first.
+[[nodiscard]] Status CheckPlayableFormat(const StreamFormat& format);
+
 class LabPlayer {
  public:
   virtual ~LabPlayer() = default;

@@ -61,8 +61,8 @@
 namespace parley::lab {
 namespace {
 
-// Longest packet accepted: Opus's 120 ms.
-constexpr int kMaxPacketMs = 120;
+// Longest packet accepted.
+constexpr int kMaxPacketMs = kMaxLabPacketMs;
 // Largest payload accepted (an MTU; L16 at high rates is not a speex-baseline case).
 constexpr size_t kMaxPayloadBytes = 1500;
 // speex resynchronizes on the next put after this many gets in a row found nothing
