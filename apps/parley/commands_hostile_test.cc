@@ -505,6 +505,26 @@ TEST_F(CommandsHostileTest, RtpExtractsStreamsWhoseSenderTimelineJumps) {
   WriteAll(capture, pcap.bytes());
   const Outcome streams = ExpectSuccess({"rtp", "streams", capture, "--pt-map", "111=opus"});
   EXPECT_NE(streams.out.find("5 streams"), std::string::npos) << streams.out;
+  // The figures stay believable: packets arrive at a steady pace (no jitter to speak of),
+  // and a stream lasts what its timestamps fill (2 s, plus the 5 s leap or the 10 s stray
+  // filled as gaps; a restart is not hours of media).
+  std::istringstream lines(streams.out);
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("0x0000100")) continue;
+    ++rows;
+    std::istringstream fields(line);
+    std::vector<std::string> columns;
+    for (std::string field; fields >> field;) columns.push_back(field);
+    ASSERT_GE(columns.size(), 4u) << line;
+    const double duration_s = std::stod(columns[columns.size() - 1]);
+    const double jitter_ms = std::stod(columns[columns.size() - 2]);
+    EXPECT_LT(jitter_ms, 1.0) << line;
+    EXPECT_GE(duration_s, 2.0) << line;
+    EXPECT_LE(duration_s, 12.1) << line;
+  }
+  EXPECT_EQ(rows, 5) << streams.out;
   for (const Stream& stream : {jump, restart, stray, wrap, duplicates}) {
     const std::string ssrc = std::to_string(stream.ssrc);
     char hex[16];
