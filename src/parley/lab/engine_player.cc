@@ -47,6 +47,9 @@ class EnginePlayer final : public LabPlayer {
     block.target_delay_ms = info->target_delay_ms;
     if (info->operation == playout::Operation::kSilence) return block;
     block.media_ts = info->media_timestamp - origin_ticks_.value_or(0);
+    // The engine's timeline is the sender's timestamps unwrapped: the low 32 bits are the
+    // timestamp on the wire.
+    block.rtp_timestamp = static_cast<uint32_t>(info->media_timestamp);
     block.kind = KindOf(info->operation, concealed, emitted);
     return block;
   }

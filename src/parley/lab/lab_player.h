@@ -36,6 +36,11 @@ struct PlayedBlock {
   // Media position of the block's first sample, RTP ticks from the stream's first
   // timestamp (unwrapped); -1 before playout starts.
   int64_t media_ts = -1;
+  // The sender's RTP timestamp of the block's first sample (what the packet carrying it
+  // said); empty before playout starts. The key to that packet's send time
+  // (send_time_index.h): a player that moves timestamps onto a timeline of its own maps
+  // them back here.
+  std::optional<uint32_t> rtp_timestamp;
   double target_delay_ms = 0.0;  // the player's target (fixed players: their fixed delay)
 };
 

@@ -107,8 +107,9 @@ Result<PlayerReport> MeasurePlayer(const LabStream& stream, const PlayerRun& run
   const SendTimeIndex send_times(stream);
   std::vector<double> delays;
   for (const BlockRecord& record : run.blocks) {
-    if (!IsPlayed(record.block.kind)) continue;
-    const std::optional<double> sent_ms = send_times.SendMs(record.block.media_ts, record.t_ms);
+    if (!IsPlayed(record.block.kind) || !record.block.rtp_timestamp) continue;
+    const std::optional<double> sent_ms =
+        send_times.SendMs(*record.block.rtp_timestamp, record.t_ms);
     if (sent_ms) delays.push_back(record.t_ms - *sent_ms);
   }
   report.delay_mean_ms = Mean(delays);
@@ -310,8 +311,9 @@ Status WriteDelayPlot(const LabStream& stream, const std::vector<Delivery>& deli
         target.x.push_back(t_s);
         target.y.push_back(block.target_delay_ms);
       }
-      if (IsPlayed(block.kind)) {
-        if (const std::optional<double> sent_ms = send_times.SendMs(block.media_ts, record.t_ms)) {
+      if (IsPlayed(block.kind) && block.rtp_timestamp) {
+        if (const std::optional<double> sent_ms =
+                send_times.SendMs(*block.rtp_timestamp, record.t_ms)) {
           delay.x.push_back(t_s);
           delay.y.push_back(record.t_ms - *sent_ms);
         }

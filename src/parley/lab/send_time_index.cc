@@ -11,8 +11,6 @@ SendTimeIndex::SendTimeIndex(const LabStream& stream) {
   ticks_per_ms_ = clock_hz / 1000.0;
   frame_ticks_ = static_cast<uint32_t>(
       std::max<int64_t>(1, int64_t{clock_hz} * stream.format.frame_ms / 1000));
-  origin_ = stream.format.first_timestamp.value_or(
-      stream.packets.empty() ? 0 : stream.packets.front().rtp_ts);
   entries_.reserve(stream.packets.size());
   for (const SentPacket& packet : stream.packets)
     entries_.push_back({packet.rtp_ts, packet.send_ms});
@@ -21,9 +19,7 @@ SendTimeIndex::SendTimeIndex(const LabStream& stream) {
   });
 }
 
-std::optional<double> SendTimeIndex::SendMs(int64_t media_ts, double playout_ms) const {
-  // Modulo 2^32: the timestamp on the wire, whatever the unwrapping made of it.
-  const uint32_t ts = origin_ + static_cast<uint32_t>(media_ts);
+std::optional<double> SendTimeIndex::SendMs(uint32_t ts, double playout_ms) const {
   const Entry* sent_before = nullptr;  // the latest sent at or before playout_ms
   const Entry* earliest = nullptr;     // otherwise, the earliest sent
   const auto consider = [&](uint32_t from, uint32_t to) {

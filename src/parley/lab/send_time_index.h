@@ -4,9 +4,9 @@
 // jumps (a timestamp leap forward, a restart at a lower timestamp, a stray packet far
 // ahead, a wrap-around).
 //
-// A block's media is found by its 32-bit RTP timestamp (the stream's first timestamp plus
-// PlayedBlock::media_ts, modulo 2^32): the packet whose frame covers it. When several do
-// (a sender that restarted its timeline reuses timestamps), the one sent last at or before
+// A block's media is found by its RTP timestamp as the sender stamped it
+// (PlayedBlock::rtp_timestamp): the packet whose frame covers it. When several do (a
+// sender that restarted its timeline reuses timestamps), the one sent last at or before
 // the block's playout time is taken, since media cannot play before it was sent.
 //
 // Immutable after construction; lookups are O(log packets).
@@ -24,10 +24,10 @@ class SendTimeIndex {
  public:
   explicit SendTimeIndex(const LabStream& stream);
 
-  // The send time, ms on the sender's clock, of the media at `media_ts` (PlayedBlock's,
-  // RTP ticks from the stream's first timestamp) played at `playout_ms`: the carrying
-  // packet's send_ms plus the offset into its frame. nullopt when no packet carries it.
-  std::optional<double> SendMs(int64_t media_ts, double playout_ms) const;
+  // The send time, ms on the sender's clock, of the media at RTP timestamp `rtp_timestamp`
+  // played at `playout_ms`: the carrying packet's send_ms plus the offset into its frame.
+  // nullopt when no packet carries it.
+  std::optional<double> SendMs(uint32_t rtp_timestamp, double playout_ms) const;
 
  private:
   struct Entry {
@@ -36,7 +36,6 @@ class SendTimeIndex {
   };
 
   std::vector<Entry> entries_;  // sorted by rtp_ts, then send_ms
-  uint32_t origin_ = 0;         // the stream's first timestamp
   uint32_t frame_ticks_ = 1;    // RTP ticks one packet covers
   double ticks_per_ms_ = 1;
 };

@@ -25,8 +25,8 @@ TEST(SendTimeIndexTest, MediaInsideAPacketIsSentAtItsSendTimePlusTheOffset) {
   EXPECT_EQ(index.SendMs(0, 100), 0.0);
   EXPECT_EQ(index.SendMs(480, 100), 10.0);  // 10 ms into the first packet
   EXPECT_EQ(index.SendMs(1920 + 959, 100), 40.0 + 959 / 48.0);
-  EXPECT_FALSE(index.SendMs(2880, 100));  // past the last packet
-  EXPECT_FALSE(index.SendMs(-1, 100));    // before the first
+  EXPECT_FALSE(index.SendMs(2880, 100));         // past the last packet
+  EXPECT_FALSE(index.SendMs(0xFFFFFFFFu, 100));  // before the first
 }
 
 TEST(SendTimeIndexTest, ATimestampJumpForwardKeepsTheSendClock) {
@@ -49,10 +49,19 @@ TEST(SendTimeIndexTest, ARestartThatReusesTimestampsTakesTheLatestSentBeforePlay
 TEST(SendTimeIndexTest, TimestampsThatWrapAroundAreFound) {
   const uint32_t first = 0xFFFFFFFFu - 959;  // the second packet starts at 0 after the wrap
   const SendTimeIndex index(Stream({first, first + 960, first + 1920}));
-  EXPECT_EQ(index.SendMs(0, 100), 0.0);
-  EXPECT_EQ(index.SendMs(960, 100), 20.0);  // media_ts 960: timestamp 0 after the wrap
-  EXPECT_EQ(index.SendMs(960 + 480, 100), 30.0);
-  EXPECT_EQ(index.SendMs(1920, 100), 40.0);
+  EXPECT_EQ(index.SendMs(first, 100), 0.0);
+  EXPECT_EQ(index.SendMs(0xFFFFFFFFu, 100), 959 / 48.0);  // the first packet's last tick
+  EXPECT_EQ(index.SendMs(0, 100), 20.0);                  // after the wrap
+  EXPECT_EQ(index.SendMs(480, 100), 30.0);
+  EXPECT_EQ(index.SendMs(960, 100), 40.0);
+}
+
+TEST(SendTimeIndexTest, AFrameThatStraddlesTheWrapCoversBothSides) {
+  const uint32_t first = 0xFFFFFFFFu - 479;  // the first frame ends 480 ticks past the wrap
+  const SendTimeIndex index(Stream({first, first + 960}));
+  EXPECT_EQ(index.SendMs(first + 240, 100), 5.0);
+  EXPECT_EQ(index.SendMs(100, 100), (480 + 100) / 48.0);
+  EXPECT_EQ(index.SendMs(480, 100), 20.0);
 }
 
 TEST(SendTimeIndexTest, AStrayPacketFarAheadDoesNotMoveTheOthers) {
