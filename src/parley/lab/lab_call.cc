@@ -278,17 +278,19 @@ PlayerRun PlayStream(const LabStream& stream, const std::vector<Delivery>& deliv
 
   // The end of the media: a block reaching past it is (partly) tail, concealment of
   // nothing, so the run stops before it and counts only up to there.
-  int64_t media_end = 0;
-  if (!stream.packets.empty()) {
-    const uint32_t first_ts = stream.packets.front().rtp_ts;
-    const int64_t frame_ticks =
-        int64_t{stream.format.codec->rtp_clock_rate_hz} * stream.format.frame_ms / 1000;
-    for (const SentPacket& packet : stream.packets) {
-      media_end = std::max<int64_t>(media_end,
-                                    static_cast<int32_t>(packet.rtp_ts - first_ts) + frame_ticks);
-    }
+  // Judged on the sender's timestamps (PlayedBlock::rtp_timestamp) against the last
+  // packet sent, once it has been sent: a timeline that leaps, restarts (even onto
+  // timestamps used before) or holds a stray packet far ahead ends where its last packet
+  // does.
+  const SentPacket* last_sent = nullptr;
+  for (const SentPacket& packet : stream.packets) {
+    if (last_sent == nullptr || packet.send_ms >= last_sent->send_ms) last_sent = &packet;
   }
-
+  const int64_t frame_ticks =
+      int64_t{stream.format.codec->rtp_clock_rate_hz} * stream.format.frame_ms / 1000;
+  // How far past the last packet's end a block may start and still be its tail (a block
+  // further ahead is on another timeline).
+  const int64_t tail_window_ticks = stream.format.codec->rtp_clock_rate_hz;
   const int64_t block_ticks = stream.format.codec->rtp_clock_rate_hz / 100;
 
   PlayerRun run;
@@ -317,7 +319,13 @@ PlayerRun PlayStream(const LabStream& stream, const std::vector<Delivery>& deliv
     if (at > clock.Now()) clock.Advance(at - clock.Now());
     std::span<int16_t> out(samples.data() + b * block, static_cast<size_t>(block));
     const PlayedBlock played = player->Pull10ms(out);
-    if (played.media_ts + block_ticks > media_end) break;
+    if (last_sent != nullptr && played.rtp_timestamp && t_ms >= last_sent->send_ms) {
+      const int64_t from_last = static_cast<int32_t>(*played.rtp_timestamp - last_sent->rtp_ts);
+      if (from_last >= 0 && from_last + block_ticks > frame_ticks &&
+          from_last < frame_ticks + tail_window_ticks) {
+        break;
+      }
+    }
     run.blocks.push_back({t_ms, played});
     run.counters = player->counters();
   }

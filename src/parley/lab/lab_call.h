@@ -127,8 +127,9 @@ struct PlayOptions {
 };
 
 // Plays `deliveries` through a player of `kind`, from wall-clock 0 until the player
-// reaches the end of the media (the last packet's end) or `tail_ms` after the last
-// arrival, whichever comes first; counters cover exactly the blocks played.
+// reaches the end of the media (the end of the last packet sent, by the sender's
+// timestamps: PlayedBlock::rtp_timestamp) or `tail_ms` after the last arrival, whichever
+// comes first; counters cover exactly the blocks played.
 PlayerRun PlayStream(const LabStream& stream, const std::vector<Delivery>& deliveries,
                      PlayerKind kind, const PlayOptions& options = {});
 
