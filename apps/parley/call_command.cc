@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "parley/client/call.h"
+#include "parley/quality/profile.h"
 #include "stop_signal.h"
 
 namespace parley::app {
@@ -172,6 +173,9 @@ Result<client::CallConfig> BuildConfig(const CallArgs& args) {
   }
   if (!(args.duration_s >= 0))
     return Error{fmt::format("--duration {} is not >= 0", args.duration_s)};
+  if (auto profile = quality::FindProfile(args.profile); !profile) {
+    return Error{"--profile: " + profile.error().message};
+  }
   config.send_path = args.send;
   config.loop = args.loop;
   config.record_path = args.record;
@@ -185,7 +189,7 @@ int RunCall(const CallArgs& args) {
   auto config = BuildConfig(args);
   if (!config) {
     fmt::print(stderr, "parley call: {}\n", config.error().message);
-    return 2;
+    return 1;
   }
   auto call = client::Call::Create(*config);
   if (!call) {

@@ -41,7 +41,7 @@ struct CallArgs {
 // was concealed, the level of its last 10 ms.)
 //
 // Exit code 0 after a clean leave; 1 when the call could not start or failed (refused,
-// relay unreachable, no hello-ack, recording error); 2 on a bad argument.
+// relay unreachable, no hello-ack, recording error) or an argument is bad.
 int RunCall(const CallArgs& args);
 
 }  // namespace parley::app

@@ -77,27 +77,27 @@ int RunImpair(const ImpairArgs& args) {
   auto listen = net::SocketAddress::Parse(args.listen);
   if (!listen) {
     fmt::print(stderr, "parley impair: --listen: {}\n", listen.error().message);
-    return 2;
+    return 1;
   }
   auto forward = net::SocketAddress::Parse(args.forward);
   if (!forward) {
     fmt::print(stderr, "parley impair: --forward: {}\n", forward.error().message);
-    return 2;
+    return 1;
   }
   if (!(args.duration_s >= 0.0)) {
     fmt::print(stderr, "parley impair: --duration {} is not >= 0\n", args.duration_s);
-    return 2;
+    return 1;
   }
   auto impairment = BuildImpairment(args);
   if (!impairment) {
     fmt::print(stderr, "parley impair: {}\n", impairment.error().message);
-    return 2;
+    return 1;
   }
   const lab::ImpairProxyConfig config =
       lab::ImpairProxyConfig::BothWays(*listen, *forward, *impairment);
   if (Status s = config.Validate(); !s) {
     fmt::print(stderr, "parley impair: {}\n", s.error().message);
-    return 2;
+    return 1;
   }
 
   const Clock& clock = SystemClock::Instance();

@@ -22,8 +22,8 @@ struct ImpairArgs {
   double duration_s = 0.0;              // 0: until SIGINT or SIGTERM
 };
 // Runs the proxy, printing per-direction counters to stderr every 5 s and at exit. Exit
-// code 0 after the duration or a signal, 1 when a socket cannot be bound or the wait
-// fails, 2 on a bad argument.
+// code 0 after the duration or a signal; 1 when a socket cannot be bound, the wait fails
+// or an argument is bad (one line naming it).
 int RunImpair(const ImpairArgs& args);
 
 }  // namespace parley::app

@@ -1,8 +1,19 @@
 // parley: one command for everything parley does. Each subcommand is a thin shell
 // over the library (see commands.h).
+//
+// Whatever goes wrong ends the same way: one line on stderr, "parley <command>: <what>",
+// naming the file, option or value at fault, and exit code 1 (0 for --help and
+// --version). A command line CLI11 refuses is reported on that one line too. Exceptions
+// are not part of the contract: an escaped one is a bug, and the net below still turns it
+// into one line ("internal error") and exit code 1, never an abort.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
 
 #include "call_command.h"
 #include "commands.h"
@@ -10,8 +21,103 @@
 #include "relay_command.h"
 #include "token_command.h"
 
+namespace {
+
+constexpr int kExitFailure = 1;
+
+// "parley lab", "parley rtp extract": the command the user ran, as far as it was parsed.
+std::string CommandName(const CLI::App& app) {
+  std::string name = "parley";
+  const CLI::App* command = &app;
+  while (!command->get_subcommands().empty()) {
+    command = command->get_subcommands().front();
+    name += " " + command->get_name();
+  }
+  return name;
+}
+
+// One line: CLI11 messages may hold line breaks.
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+// A number option must be a finite number: CLI11 reads "nan" and "inf" as doubles, and
+// NaN passes every range check (each comparison with it is false).
+const CLI::Validator kFinite(
+    [](std::string& input) -> std::string {
+      char* end = nullptr;
+      const double value = std::strtod(input.c_str(), &end);
+      if (input.empty() || end != input.c_str() + input.size() || !std::isfinite(value)) {
+        return "'" + input + "' is not a finite number";
+      }
+      return {};
+    },
+    "FINITE");
+
+// Seeds and rates are >= 0 (CLI11 would wrap -1 into an unsigned seed; its own
+// NonNegativeNumber prints the largest double in its message).
+const CLI::Validator kNotNegative(
+    [](std::string& input) -> std::string {
+      const size_t first = input.find_first_not_of(" \t");
+      if (first != std::string::npos && input[first] == '-') return "'" + input + "' is negative";
+      return {};
+    },
+    "NOT NEGATIVE");
+
+// The commands there are, comma-separated, when `word` is none of them; nullopt when it is
+// one.
+std::optional<std::string> UnknownCommand(const CLI::App& app, const std::string& word) {
+  std::string known;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (command->check_name(word)) return std::nullopt;
+    known += (known.empty() ? "" : ", ") + command->get_name();
+  }
+  return known;
+}
+
+// What an escaped exception says, from inside a catch block or a terminate handler.
+std::string CurrentExceptionText() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
+// The net for an exception escaping a thread the command started (the relay's and the
+// call's threads): one line and exit code 1 instead of an abort with a core.
+[[noreturn]] void OnTerminate() {
+  const std::string what =
+      std::current_exception() ? CurrentExceptionText() : std::string("std::terminate called");
+  fmt::print(stderr, "parley: internal error (a bug): {}\n", OneLine(what));
+  std::_Exit(kExitFailure);
+}
+
+int Run(CLI::App& app, int argc, char** argv);
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  std::set_terminate(OnTerminate);
   CLI::App app{"parley: real-time voice media engine and relay"};
+  try {
+    return Run(app, argc, argv);
+  } catch (...) {
+    fmt::print(stderr, "{}: internal error (a bug): {}\n", CommandName(app),
+               OneLine(CurrentExceptionText()));
+    return kExitFailure;
+  }
+}
+
+namespace {
+
+int Run(CLI::App& app, int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(PARLEY_VERSION));
 
@@ -45,8 +151,10 @@ int main(int argc, char** argv) {
                    "Expected packet loss in percent (tunes Opus FEC)")
       ->check(CLI::Range(0, 100));
   transcode_cmd->add_flag("--dtx", transcode.dtx, "Discontinuous transmission");
-  transcode_cmd->add_option("--raw-rate", transcode.raw_rate_hz,
-                            "Sample rate of raw .l16 files in Hz (default 16000)");
+  transcode_cmd
+      ->add_option("--raw-rate", transcode.raw_rate_hz,
+                   "Sample rate of raw .l16 files in Hz (default 16000)")
+      ->check(kNotNegative);
   transcode_cmd
       ->add_option("--raw-channels", transcode.raw_channels,
                    "Channels of raw .l16 files (default 1)")
@@ -99,16 +207,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 4));
   lab_cmd->add_option("--preset", lab.preset, "Network preset")->capture_default_str();
   lab_cmd->add_option("--loss", lab.loss_percent, "Packet loss in percent, replacing the preset's")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 100.0));
   lab_cmd
       ->add_option("--burst", lab.burst_packets,
                    "With --loss: mean loss burst in packets (Gilbert-Elliott)")
+      ->check(kFinite)
       ->check(CLI::Range(1.0, 1000.0));
   lab_cmd->add_option("--delay", lab.delay_ms, "Base one-way delay in ms")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
   lab_cmd->add_option("--jitter", lab.jitter_ms, "Mean jitter in ms")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
-  lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")->capture_default_str();
+  lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")
+      ->capture_default_str()
+      ->check(kNotNegative);
   lab_cmd->add_option("--trace", lab.trace,
                       "Replay the packets' fates from a trace (seq,send_ms,arrival_ms)");
   lab_cmd->add_option(
@@ -121,6 +235,7 @@ int main(int argc, char** argv) {
       "Also play through the baselines: speexdsp jitter buffer, fixed buffer with PLC, "
       "fixed buffer with zero fill");
   lab_cmd->add_option("--fixed-delay", lab.fixed_delay_ms, "The fixed buffers' delay in ms")
+      ->check(kFinite)
       ->capture_default_str()
       ->check(CLI::Range(10.0, 2000.0));
   lab_cmd->add_flag("--no-plot", lab.no_plot, "Skip the PNG plot (needs gnuplot)");
@@ -140,20 +255,25 @@ int main(int argc, char** argv) {
   impair_cmd->add_option("--preset", impair.preset, "Network preset (see 'parley lab --presets')")
       ->capture_default_str();
   impair_cmd->add_option("--loss", impair.loss_percent, "Loss in percent, replacing the preset's")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 100.0));
   impair_cmd
       ->add_option("--burst", impair.burst_packets,
                    "With --loss: mean loss burst in packets (Gilbert-Elliott)")
+      ->check(kFinite)
       ->check(CLI::Range(1.0, 1000.0));
   impair_cmd->add_option("--delay", impair.delay_ms, "Base one-way delay in ms")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
   impair_cmd->add_option("--jitter", impair.jitter_ms, "Mean jitter in ms")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
-  impair_cmd->add_option("--seed", impair.seed,
-                         "Seed of the upstream model (downstream: seed + 1)");
+  impair_cmd->add_option("--seed", impair.seed, "Seed of the upstream model (downstream: seed + 1)")
+      ->check(kNotNegative);
   impair_cmd
       ->add_option("--duration", impair.duration_s, "Seconds to run; 0: until Ctrl-C or SIGTERM")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kFinite)
+      ->check(kNotNegative);
 
   parley::app::TokenArgs token;
   CLI::App* token_cmd = app.add_subcommand(
@@ -217,7 +337,8 @@ int main(int argc, char** argv) {
   call_cmd
       ->add_option("--duration", call.duration_s,
                    "Seconds to stay; 0: until Ctrl-C (or 2 s after a file sent once)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kFinite)
+      ->check(kNotNegative);
   call_cmd
       ->add_option("--profile", call.profile,
                    "Sender profile: studio, excellent, good, degraded, critical")
@@ -255,7 +376,21 @@ int main(int argc, char** argv) {
                               "Codecs of dynamic payload types, e.g. 111=opus,96=codec2");
   rtp_extract_cmd->add_flag("-q,--quiet", rtp_extract.quiet, "No summary line");
 
-  CLI11_PARSE(app, argc, argv);
+  // CLI11 takes an unknown word for a stray argument ("A subcommand is required"): name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    if (const std::optional<std::string> known = UnknownCommand(app, argv[1])) {
+      fmt::print(stderr, "parley: unknown command '{}' (commands: {})\n", argv[1], *known);
+      return kExitFailure;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "{}: {} (see --help)\n", CommandName(app), OneLine(e.what()));
+    return kExitFailure;
+  }
 
   if (transcode_cmd->parsed()) return parley::app::RunTranscode(transcode);
   if (demo_cmd->parsed()) return parley::app::RunDemo(demo);
@@ -269,7 +404,7 @@ int main(int argc, char** argv) {
     if (!lab.packets.empty() && lab.output.empty()) std::swap(lab.input, lab.output);
     if (lab.output.empty()) {
       fmt::print(stderr, "parley lab: an output WAV is needed (parley lab IN.wav OUT.wav)\n");
-      return 2;
+      return kExitFailure;
     }
     return parley::app::RunLab(lab);
   }
@@ -277,5 +412,7 @@ int main(int argc, char** argv) {
   if (ogg_info_cmd->parsed()) return parley::app::RunOggInfo(ogg_info);
   if (rtp_streams_cmd->parsed()) return parley::app::RunRtpStreams(rtp_streams);
   if (rtp_extract_cmd->parsed()) return parley::app::RunRtpExtract(rtp_extract);
-  return 2;
+  return kExitFailure;
 }
+
+}  // namespace

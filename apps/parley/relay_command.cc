@@ -19,7 +19,6 @@ namespace parley::app {
 namespace {
 
 constexpr int kExitFailure = 1;
-constexpr int kExitBadArgument = 2;
 // How often the main thread looks at the media thread's health between signals.
 constexpr long kHealthCheckNs = 200'000'000;
 
@@ -29,7 +28,7 @@ int RunRelay(const RelayArgs& args) {
   Result<relay::LogLevel> level = relay::ParseLogLevel(args.log_level);
   if (!level) {
     fmt::print(stderr, "parley relay: --log-level: {}\n", level.error().message);
-    return kExitBadArgument;
+    return kExitFailure;
   }
   const std::pair<const char*, const std::string*> overrides[] = {
       {"--listen-signaling", &args.listen_signaling},
@@ -40,7 +39,7 @@ int RunRelay(const RelayArgs& args) {
     const Status valid = session::CheckSocketAddress(flag, *value, /*nonzero_port=*/false);
     if (!valid) {
       fmt::print(stderr, "parley relay: {}\n", valid.error().message);
-      return kExitBadArgument;
+      return kExitFailure;
     }
   }
 

@@ -25,8 +25,8 @@ struct RelayArgs {
 
 // Logs one JSON object per line on stderr. Exit code 0 after SIGINT or SIGTERM (every
 // WebSocket closed with a close frame, the media loop stopped); 1 when the configuration
-// cannot be read, the relay cannot start, or its media socket fails while running; 2 on a
-// bad argument.
+// cannot be read, the relay cannot start, its media socket fails while running, or an
+// argument is bad.
 int RunRelay(const RelayArgs& args);
 
 // The part of RunRelay after a successful Start: waits for one of `signals` (blocked by

@@ -39,8 +39,8 @@ std::string FormatJitter(const container::RtpStreamInfo& s) {
 int RunRtpStreams(const RtpStreamsArgs& args) {
   auto map = container::ParsePayloadTypeMap(args.pt_map);
   if (!map) {
-    fmt::print(stderr, "parley rtp streams: {}\n", map.error().message);
-    return 2;
+    fmt::print(stderr, "parley rtp streams: --pt-map: {}\n", map.error().message);
+    return 1;
   }
   auto scan = container::FindRtpStreams(args.capture, *map);
   if (!scan) {
@@ -72,15 +72,15 @@ int RunRtpExtract(const RtpExtractArgs& args) {
   options.output_path = args.output;
   auto map = container::ParsePayloadTypeMap(args.pt_map);
   if (!map) {
-    fmt::print(stderr, "parley rtp extract: {}\n", map.error().message);
-    return 2;
+    fmt::print(stderr, "parley rtp extract: --pt-map: {}\n", map.error().message);
+    return 1;
   }
   options.payload_types = std::move(map).value();
   if (!args.ssrc.empty()) {
     auto ssrc = ParseSsrc(args.ssrc);
     if (!ssrc) {
       fmt::print(stderr, "parley rtp extract: {}\n", ssrc.error().message);
-      return 2;
+      return 1;
     }
     options.ssrc = *ssrc;
   }

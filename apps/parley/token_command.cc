@@ -16,8 +16,7 @@
 namespace parley::app {
 namespace {
 
-constexpr int kExitNoSecret = 1;
-constexpr int kExitBadArgument = 2;
+constexpr int kExitFailure = 1;
 
 // The secret from the variable or the config file; Error says which and why.
 Result<std::string> ReadSecret(const TokenArgs& args) {
@@ -58,28 +57,28 @@ int RunToken(const TokenArgs& args) {
     fmt::print(stderr,
                "parley token: give the relay's config file (--config) or the environment "
                "variable holding the secret (--secret-env), one of the two\n");
-    return kExitBadArgument;
+    return kExitFailure;
   }
   for (const Status& status :
        {session::CheckName("--room", args.room), session::CheckName("--identity", args.identity)}) {
     if (!status) {
       fmt::print(stderr, "parley token: {}\n", status.error().message);
-      return kExitBadArgument;
+      return kExitFailure;
     }
   }
   if (args.ttl_s < 1 || args.ttl_s > kMaxTtlS) {
     fmt::print(stderr, "parley token: --ttl: {} s is not 1..{} (366 days)\n", args.ttl_s, kMaxTtlS);
-    return kExitBadArgument;
+    return kExitFailure;
   }
   Result<session::Rights> rights = session::ParseRights(args.rights);
   if (!rights) {
     fmt::print(stderr, "parley token: --{}\n", rights.error().message);
-    return kExitBadArgument;
+    return kExitFailure;
   }
   Result<std::string> secret = ReadSecret(args);
   if (!secret) {
     fmt::print(stderr, "parley token: {}\n", secret.error().message);
-    return kExitNoSecret;
+    return kExitFailure;
   }
   const int64_t now_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
                                  SystemClock::Instance().WallNow().time_since_epoch())

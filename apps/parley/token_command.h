@@ -25,9 +25,9 @@ struct TokenArgs {
 inline constexpr int64_t kMaxTtlS = 366 * 24 * 3600;
 
 // Prints the token alone on stdout (for TOKEN=$(parley token ...)) and a summary on
-// stderr. Exit code 0; 1 when the secret cannot be had (config unreadable or invalid,
-// variable unset, secret too short); 2 on a bad argument (no or both secret sources,
-// a bad room, identity, ttl or right).
+// stderr. Exit code 0; 1, with one line naming the cause, when the secret cannot be had
+// (config unreadable or invalid, variable unset, secret too short) or on a bad argument
+// (no or both secret sources, a bad room, identity, ttl or right).
 int RunToken(const TokenArgs& args);
 
 }  // namespace parley::app

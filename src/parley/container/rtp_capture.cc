@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 #include <memory>
 #include <unordered_set>
 
@@ -189,9 +188,7 @@ RtpStreamInfo Describe(const FlowKey& key, const std::vector<PacketRecord>& pack
   rtp::SourceStatistics statistics(
       info.ssrc, rtp::ReceiveStatisticsConfig{.clock_rate_hz = clock_hz, .min_sequential = 1});
   std::unordered_set<int64_t> seen;
-  rtp::TimestampUnwrapper timestamps;
-  int64_t lowest_timestamp = std::numeric_limits<int64_t>::max();
-  int64_t highest_timestamp = std::numeric_limits<int64_t>::min();
+  std::vector<std::pair<int64_t, uint32_t>> in_sequence;  // (extended seq, timestamp)
   const int64_t origin_ns = packets.front().arrival_ns;
   for (size_t i = 0; i < packets.size(); ++i) {
     const PacketRecord& p = packets[i];
@@ -200,14 +197,21 @@ RtpStreamInfo Describe(const FlowKey& key, const std::vector<PacketRecord>& pack
         static_cast<long double>(p.arrival_ns - origin_ns) * clock_hz / 1e9L;
     statistics.OnPacket(p.sequence_number, p.timestamp,
                         static_cast<uint32_t>(static_cast<uint64_t>(std::llround(arrival_rtp))));
-    const int64_t t = timestamps.Unwrap(p.timestamp);
-    lowest_timestamp = std::min(lowest_timestamp, t);
-    highest_timestamp = std::max(highest_timestamp, t);
+    in_sequence.emplace_back(extended[i], p.timestamp);
   }
   info.jitter = std::chrono::microseconds(
       std::llround(statistics.jitter_rtp() * 1e6 / static_cast<double>(clock_hz)));
-  const int64_t span =
-      highest_timestamp - lowest_timestamp + TypicalTimestampStep(packets, info.payload_type);
+  // Media duration: the timestamp steps between packets in sequence order, gaps included;
+  // a step backwards or beyond kMaxFilledGap (a sender restart, which extraction does not
+  // fill either) counts as one packet, so that a restart does not make a stream last hours.
+  std::sort(in_sequence.begin(), in_sequence.end());
+  const int64_t packet_step = TypicalTimestampStep(packets, info.payload_type);
+  const int64_t max_gap = int64_t{clock_hz} * kMaxFilledGap.count();
+  int64_t span = packet_step;
+  for (size_t i = 1; i < in_sequence.size(); ++i) {
+    const int64_t step = static_cast<int32_t>(in_sequence[i].second - in_sequence[i - 1].second);
+    span += step >= 0 && step <= max_gap ? step : packet_step;
+  }
   info.duration = std::chrono::microseconds(span * 1'000'000 / clock_hz);
   return info;
 }

@@ -90,10 +90,13 @@ struct RtpStreamInfo {
   int64_t expected = 0;                    // highest - lowest extended sequence number + 1
   int64_t lost = 0;                        // expected - distinct sequence numbers
   int64_t other_payload_type_packets = 0;  // e.g. telephone-event, CN on the same SSRC
-  // A.8 interarrival jitter; nullopt when the codec (so the RTP clock) is unknown.
+  // A.8 interarrival jitter (a timeline jump of 5 s or more is not jitter, see
+  // rtp/receive_statistics.h); nullopt when the codec (so the RTP clock) is unknown.
   std::optional<std::chrono::microseconds> jitter;
-  // Media time from the RTP timestamps (first to last packet, plus the last packet's
-  // duration when known); capture time span when the clock is unknown.
+  // Media time from the RTP timestamps: the steps between packets in sequence order (gaps
+  // included), a step backwards or beyond kMaxFilledGap (a restart) counting as one
+  // packet, plus the last packet's duration when known; capture time span when the clock
+  // is unknown.
   std::chrono::microseconds duration{0};
   std::chrono::nanoseconds first_capture_time{0};  // since the Unix epoch
   std::chrono::nanoseconds last_capture_time{0};

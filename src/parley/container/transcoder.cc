@@ -404,14 +404,21 @@ class FormatConverter {
   std::vector<int16_t> resampled_;
 };
 
+// An error about the input names the input file: readers put the path in their messages,
+// decoders and decoder settings (a raw stream's rate) do not.
+Error AboutInput(const TranscodeOptions& options, const Error& error) {
+  if (error.message.find(options.input_path) != std::string::npos) return error;
+  return Error{fmt::format("'{}': {}", options.input_path, error.message)};
+}
+
 Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string& partial_path,
                              TranscodeListener* listener) {
   auto source = OpenSource(options);
-  if (!source) return source.error();
+  if (!source) return AboutInput(options, source.error());
   auto sink = OpenSink(options, partial_path, (*source)->format());
   if (!sink) return sink.error();
   auto converter = FormatConverter::Create((*source)->format(), (*sink)->format());
-  if (!converter) return converter.error();
+  if (!converter) return AboutInput(options, converter.error());
 
   const double total = (*source)->duration_seconds();
   if (listener) listener->OnStart(total);
@@ -420,7 +427,7 @@ Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string&
   int64_t input_frames = 0;
   while (true) {
     auto chunk = (*source)->Read();
-    if (!chunk) return chunk.error();
+    if (!chunk) return AboutInput(options, chunk.error());
     if (chunk->empty()) break;
     input_frames += static_cast<int64_t>(chunk->size()) / input_channels;
     if (Status s = (*sink)->Write(converter->Convert(*chunk)); !s) return s.error();
@@ -435,7 +442,7 @@ Result<TranscodeSummary> Run(const TranscodeOptions& options, const std::string&
       message += fmt::format(" (and {} more defect{})", warnings.size() - 1,
                              warnings.size() > 2 ? "s" : "");
     }
-    return Error{message + "; --accept-damaged converts what is readable"};
+    return AboutInput(options, Error{message + "; --accept-damaged converts what is readable"});
   }
   if (Status s = (*sink)->Write(converter->Flush()); !s) return s.error();
   if (Status s = (*sink)->Finish(); !s) return s.error();

@@ -47,6 +47,9 @@ class EnginePlayer final : public LabPlayer {
     block.target_delay_ms = info->target_delay_ms;
     if (info->operation == playout::Operation::kSilence) return block;
     block.media_ts = info->media_timestamp - origin_ticks_.value_or(0);
+    // The engine's timeline continues across timeline events (a restart, a leap); the
+    // engine maps each block back to the sender's timestamp.
+    block.rtp_timestamp = info->rtp_timestamp;
     block.kind = KindOf(info->operation, concealed, emitted);
     return block;
   }

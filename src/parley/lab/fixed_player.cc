@@ -168,6 +168,7 @@ class FixedPlayer final : public LabPlayer {
     block.kind = emitted.kind;
     block.media_ts =
         emitted.media_frames * format_.codec->rtp_clock_rate_hz / format_.output_rate_hz;
+    block.rtp_timestamp = static_cast<uint32_t>(origin_ticks_.value_or(0) + block.media_ts);
     return block;
   }
 

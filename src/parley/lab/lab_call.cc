@@ -1,5 +1,7 @@
 #include "parley/lab/lab_call.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include "parley/audio/resampler.h"
 #include "parley/base/clock.h"
@@ -166,6 +169,10 @@ Result<std::vector<Delivery>> ApplyTrace(const LabStream& stream,
                    std::to_string(stream.packets.empty() ? 0 : stream.packets.back().seq) + ")"};
     }
     seen[it->second] = true;
+    if (entry.arrival_ms && *entry.arrival_ms > kMaxLabCallMs) {
+      return Error{fmt::format("trace seq {}: arrival_ms {} is beyond the {:.0f} s the lab plays",
+                               entry.seq, *entry.arrival_ms, kMaxLabCallMs / 1000)};
+    }
     if (entry.arrival_ms) deliveries.push_back({it->second, *entry.arrival_ms});
   }
   for (size_t i = 0; i < seen.size(); ++i) {
@@ -192,30 +199,67 @@ Result<LoggedStream> StreamFromPacketLog(const std::vector<LoggedPacket>& log,
   stream.format = format;
   stream.format.codec = &codec;
   stream.format.channels = 1;
-  // The packet duration, from the first packet that tells it.
+  // The packet duration, from the first packet that tells one the lab plays.
+  std::optional<std::string> odd_duration;  // the first duration that is not whole ms
+  bool found = false;
   for (const LoggedPacket& packet : log) {
     auto samples = (*decoder)->PacketSamples(packet.payload);
-    if (samples.ok() && *samples > 0) {
-      stream.format.frame_ms = *samples * 1000 / format.output_rate_hz;
-      break;
+    if (!samples.ok() || *samples <= 0) continue;
+    const int64_t ms_x1000 = int64_t{*samples} * 1000;
+    const int64_t frame_ms = ms_x1000 / format.output_rate_hz;
+    if (ms_x1000 % format.output_rate_hz != 0 || frame_ms > kMaxLabPacketMs) {
+      if (!odd_duration) {
+        odd_duration = fmt::format("packet seq {} lasts {:g} ms", packet.seq,
+                                   static_cast<double>(ms_x1000) / format.output_rate_hz);
+      }
+      continue;
     }
+    stream.format.frame_ms = static_cast<int>(frame_ms);
+    found = true;
+    break;
   }
+  if (!found) {
+    if (odd_duration) {
+      return Error{fmt::format("{}: the lab plays packets of 1..{} whole ms", *odd_duration,
+                               kMaxLabPacketMs)};
+    }
+    return Error{fmt::format("no payload of the packet log is a {} packet", codec.name)};
+  }
+
+  // The earliest send is the call's 0 ms.
+  double first_send_ms = log.front().send_ms;
+  for (const LoggedPacket& entry : log) first_send_ms = std::min(first_send_ms, entry.send_ms);
   stream.packets.reserve(log.size());
+  std::unordered_map<int64_t, size_t> last_with_seq;  // seq -> index in stream.packets
   double last_send_ms = 0;
   for (const LoggedPacket& entry : log) {
+    const double latest_ms = (entry.lost() ? entry.send_ms : entry.arrival_ms) - first_send_ms;
+    if (latest_ms > kMaxLabCallMs) {
+      return Error{fmt::format(
+          "packet seq {}: {} {} ms is {:.0f} s after the first send, beyond the {:.0f} s the "
+          "lab plays",
+          entry.seq, entry.lost() ? "send_ms" : "arrival_ms",
+          entry.lost() ? entry.send_ms : entry.arrival_ms, latest_ms / 1000, kMaxLabCallMs / 1000)};
+    }
+    // A line repeating a packet (seq, timestamp and payload) is that packet arriving again.
+    const auto seen = last_with_seq.find(entry.seq);
+    const bool duplicate = seen != last_with_seq.end() &&
+                           stream.packets[seen->second].rtp_ts == entry.rtp_ts &&
+                           stream.packets[seen->second].payload == entry.payload;
+    const size_t index = duplicate ? seen->second : stream.packets.size();
+    if (!entry.lost()) result.deliveries.push_back({index, entry.arrival_ms - first_send_ms});
+    if (duplicate) continue;
     SentPacket packet;
     packet.seq = entry.seq;
     packet.rtp_ts = entry.rtp_ts;
-    packet.send_ms = entry.send_ms;
+    packet.send_ms = entry.send_ms - first_send_ms;
     packet.payload = entry.payload;
-    if (!entry.lost()) {
-      result.deliveries.push_back({stream.packets.size(), entry.arrival_ms});
-    }
-    last_send_ms = std::max(last_send_ms, entry.send_ms);
+    last_send_ms = std::max(last_send_ms, packet.send_ms);
+    last_with_seq[entry.seq] = index;
     stream.packets.push_back(std::move(packet));
   }
   stream.duration_ms = last_send_ms + stream.format.frame_ms;
-  if (!stream.packets.empty()) stream.format.first_timestamp = stream.packets.front().rtp_ts;
+  stream.format.first_timestamp = stream.packets.front().rtp_ts;
   SortByArrival(result.deliveries);
   return result;
 }
@@ -234,17 +278,19 @@ PlayerRun PlayStream(const LabStream& stream, const std::vector<Delivery>& deliv
 
   // The end of the media: a block reaching past it is (partly) tail, concealment of
   // nothing, so the run stops before it and counts only up to there.
-  int64_t media_end = 0;
-  if (!stream.packets.empty()) {
-    const uint32_t first_ts = stream.packets.front().rtp_ts;
-    const int64_t frame_ticks =
-        int64_t{stream.format.codec->rtp_clock_rate_hz} * stream.format.frame_ms / 1000;
-    for (const SentPacket& packet : stream.packets) {
-      media_end = std::max<int64_t>(media_end,
-                                    static_cast<int32_t>(packet.rtp_ts - first_ts) + frame_ticks);
-    }
+  // Judged on the sender's timestamps (PlayedBlock::rtp_timestamp) against the last
+  // packet sent, once it has been sent: a timeline that leaps, restarts (even onto
+  // timestamps used before) or holds a stray packet far ahead ends where its last packet
+  // does.
+  const SentPacket* last_sent = nullptr;
+  for (const SentPacket& packet : stream.packets) {
+    if (last_sent == nullptr || packet.send_ms >= last_sent->send_ms) last_sent = &packet;
   }
-
+  const int64_t frame_ticks =
+      int64_t{stream.format.codec->rtp_clock_rate_hz} * stream.format.frame_ms / 1000;
+  // How far past the last packet's end a block may start and still be its tail (a block
+  // further ahead is on another timeline).
+  const int64_t tail_window_ticks = stream.format.codec->rtp_clock_rate_hz;
   const int64_t block_ticks = stream.format.codec->rtp_clock_rate_hz / 100;
 
   PlayerRun run;
@@ -273,7 +319,13 @@ PlayerRun PlayStream(const LabStream& stream, const std::vector<Delivery>& deliv
     if (at > clock.Now()) clock.Advance(at - clock.Now());
     std::span<int16_t> out(samples.data() + b * block, static_cast<size_t>(block));
     const PlayedBlock played = player->Pull10ms(out);
-    if (played.media_ts + block_ticks > media_end) break;
+    if (last_sent != nullptr && played.rtp_timestamp && t_ms >= last_sent->send_ms) {
+      const int64_t from_last = static_cast<int32_t>(*played.rtp_timestamp - last_sent->rtp_ts);
+      if (from_last >= 0 && from_last + block_ticks > frame_ticks &&
+          from_last < frame_ticks + tail_window_ticks) {
+        break;
+      }
+    }
     run.blocks.push_back({t_ms, played});
     run.counters = player->counters();
   }
@@ -289,17 +341,30 @@ Result<audio::AudioFrame> DecodeLossFree(const LabStream& stream) {
   auto decoder = codec::CreateDecoder(codec, config);
   if (!decoder.ok()) return decoder.error();
   const int rate = stream.format.output_rate_hz;
-  const auto total = static_cast<size_t>(std::ceil(stream.duration_ms * rate / 1000.0));
-  std::vector<int16_t> out(total, 0);
-  std::vector<int16_t> decoded(static_cast<size_t>(rate) * 120 / 1000);
-  if (stream.packets.empty()) return audio::AudioFrame({rate, 1}, std::move(out));
+  if (stream.packets.empty()) {
+    return audio::AudioFrame(
+        {rate, 1}, std::vector<int16_t>(static_cast<size_t>(
+                       std::ceil(std::min(stream.duration_ms, kMaxLabCallMs) * rate / 1000.0))));
+  }
+  // Media positions in output samples from the first packet (offsets within 2^31 ticks of
+  // it: over 12 hours at 48 kHz), so that a sender's timestamps jumping ahead still find
+  // their reference; never beyond the longest call the lab plays.
   const uint32_t first_ts = stream.packets.front().rtp_ts;
+  const auto limit = static_cast<int64_t>(kMaxLabCallMs * rate / 1000.0);
+  const auto at_of = [&](const SentPacket& packet) {
+    const int64_t ticks = static_cast<int32_t>(packet.rtp_ts - first_ts);
+    return ticks * rate / codec.rtp_clock_rate_hz;
+  };
+  const int64_t max_packet = int64_t{rate} * kMaxLabPacketMs / 1000;
+  const int64_t frame = int64_t{rate} * stream.format.frame_ms / 1000;
+  int64_t total = static_cast<int64_t>(std::ceil(stream.duration_ms * rate / 1000.0));
+  for (const SentPacket& packet : stream.packets) total = std::max(total, at_of(packet) + frame);
+  std::vector<int16_t> out(static_cast<size_t>(std::clamp<int64_t>(total, 0, limit)), 0);
+  std::vector<int16_t> decoded(static_cast<size_t>(max_packet));
   for (const SentPacket& packet : stream.packets) {
     auto n = (*decoder)->Decode(packet.payload, decoded);
-    if (!n.ok()) return Error{"packet " + std::to_string(packet.seq) + ": " + n.error().message};
-    // Offsets within 2^31 ticks of the first packet (over 12 hours at 48 kHz).
-    const int64_t ticks = static_cast<int32_t>(packet.rtp_ts - first_ts);
-    const int64_t at = ticks * rate / codec.rtp_clock_rate_hz;
+    if (!n.ok()) continue;  // not a packet of the codec: silence in the reference
+    const int64_t at = at_of(packet);
     for (int i = 0; i < *n; ++i) {
       const int64_t pos = at + i;
       if (pos >= 0 && pos < static_cast<int64_t>(out.size()))

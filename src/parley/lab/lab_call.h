@@ -30,6 +30,11 @@
 
 namespace parley::lab {
 
+// The longest call the lab plays, ms: every player's output is held in memory (at 48 kHz
+// an hour is 345 MB per player), so a trace or packet log reaching further (a stray
+// arrival or send time hours away) is refused rather than played.
+inline constexpr double kMaxLabCallMs = 3600e3;
+
 struct SenderConfig {
   const codec::CodecInfo* codec = nullptr;  // null: Opus
   codec::EncoderConfig encoder;             // rate 0: the codec's own
@@ -83,11 +88,18 @@ struct Impaired {
 Impaired ImpairStream(const LabStream& stream, const ImpairmentConfig& model);
 
 // The deliveries a trace prescribes. Errors: a packet of the stream missing from the trace
-// (by seq), a trace seq beyond the stream.
+// (by seq), a trace seq beyond the stream, an arrival after kMaxLabCallMs.
 Result<std::vector<Delivery>> ApplyTrace(const LabStream& stream,
                                          const std::vector<TraceEntry>& trace);
 
-// A packet log's stream and deliveries (arrival_ms < 0: lost).
+// A packet log's stream and deliveries (arrival_ms < 0: lost). Times are taken relative
+// to the earliest send_ms, which becomes the call's 0 ms (a log may be stamped with any
+// clock). A line repeating an earlier packet's seq, timestamp and payload is that packet
+// arriving again (a duplicate), not another packet. The packet duration is the first one a payload
+// tells that is a whole number of ms (1..kMaxLabPacketMs); the RTP timestamps are kept as logged,
+// however they jump. Errors: an empty log, no payload that is a packet of the codec, a packet
+// duration the lab does not play, a send or arrival more than kMaxLabCallMs after the first send
+// (naming seq).
 Result<LoggedStream> StreamFromPacketLog(const std::vector<LoggedPacket>& log,
                                          const StreamFormat& format);
 
@@ -115,14 +127,17 @@ struct PlayOptions {
 };
 
 // Plays `deliveries` through a player of `kind`, from wall-clock 0 until the player
-// reaches the end of the media (the last packet's end) or `tail_ms` after the last
-// arrival, whichever comes first; counters cover exactly the blocks played.
+// reaches the end of the media (the end of the last packet sent, by the sender's
+// timestamps: PlayedBlock::rtp_timestamp) or `tail_ms` after the last arrival, whichever
+// comes first; counters cover exactly the blocks played.
 PlayerRun PlayStream(const LabStream& stream, const std::vector<Delivery>& deliveries,
                      PlayerKind kind, const PlayOptions& options = {});
 
-// The loss-free decode: every packet decoded in order, mono at the output rate; what the
-// listener would hear on a perfect network (minus its delay). The reference for
-// similarity figures.
+// The loss-free decode: every packet decoded in order, mono at the output rate, placed at
+// its media position (RTP ticks from the first packet, within +-2^31); what the listener
+// would hear on a perfect network (minus its delay). The reference for similarity
+// figures. A payload that does not decode, or media placed before the first packet or
+// beyond kMaxLabCallMs, leaves silence there.
 Result<audio::AudioFrame> DecodeLossFree(const LabStream& stream);
 
 }  // namespace parley::lab

@@ -191,15 +191,24 @@ TEST(LabCallTest, ReplayingTheWrittenTraceReproducesTheCall) {
 }
 
 TEST(LabCallTest, PacketLogReplaysTheSameCall) {
-  auto first = RunLab(CallConfig(RandomLoss(0.05, 5), false));
+  ImpairmentConfig model = RandomLoss(0.05, 5);
+  model.duplicate_rate = 0.05;
+  auto first = RunLab(CallConfig(model, false));
   ASSERT_TRUE(first.ok());
-  // The same packets and arrivals as a packet log (first arrival of each; lost: -1).
+  ASSERT_GT(first->report.network.packets_duplicated, 0);
+  // The same packets and arrivals as a packet log (lost: -1); a duplicate arrival is a
+  // line repeating its packet.
   std::vector<LoggedPacket> log;
   for (const SentPacket& packet : first->stream.packets) {
     log.push_back({packet.seq, packet.rtp_ts, packet.send_ms, -1.0, packet.payload});
   }
   for (const Delivery& d : first->deliveries) {
-    if (log[d.packet].arrival_ms < 0) log[d.packet].arrival_ms = d.arrival_ms;
+    if (log[d.packet].arrival_ms < 0) {
+      log[d.packet].arrival_ms = d.arrival_ms;
+    } else {
+      log.push_back(log[d.packet]);
+      log.back().arrival_ms = d.arrival_ms;
+    }
   }
   auto parsed = ParsePacketLog(FormatPacketLog(log));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
@@ -210,14 +219,78 @@ TEST(LabCallTest, PacketLogReplaysTheSameCall) {
   auto second = RunLab(config);
   ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_EQ(second->stream.format.frame_ms, 20);
-  const bool duplicates =
-      first->deliveries.size() != first->stream.packets.size() - first->report.network.packets_lost;
-  if (!duplicates) {
-    const auto s1 = first->runs[0].output.samples();
-    const auto s2 = second->runs[0].output.samples();
-    EXPECT_TRUE(std::equal(s1.begin(), s1.end(), s2.begin(), s2.end()));
-  }
+  EXPECT_EQ(second->stream.packets.size(), first->stream.packets.size());
+  const auto s1 = first->runs[0].output.samples();
+  const auto s2 = second->runs[0].output.samples();
+  EXPECT_TRUE(std::equal(s1.begin(), s1.end(), s2.begin(), s2.end()));
   EXPECT_EQ(second->report.network.packets_lost, first->report.network.packets_lost);
+  EXPECT_EQ(second->report.network.packets_duplicated, first->report.network.packets_duplicated);
+  EXPECT_EQ(second->report.players[0].delay_mean_ms, first->report.players[0].delay_mean_ms);
+}
+
+// A packet log is played on its own clock: the earliest send is the call's 0 ms, whatever
+// clock stamped it, and it plays exactly as the same log stamped from 0.
+TEST(LabCallTest, PacketLogTimesAreTakenFromTheFirstSend) {
+  auto stream = EncodeStream(SpeechFrame(), Opus20());
+  ASSERT_TRUE(stream.ok());
+  std::vector<LoggedPacket> from_zero;
+  std::vector<LoggedPacket> from_epoch;
+  for (const SentPacket& p : stream->packets) {
+    from_zero.push_back({p.seq, p.rtp_ts, p.send_ms, p.send_ms + 30, p.payload});
+    from_epoch.push_back({p.seq, p.rtp_ts, p.send_ms + 8e11, p.send_ms + 8e11 + 30, p.payload});
+  }
+  StreamFormat format;
+  format.codec = &codec::GetCodecInfo(codec::CodecId::kOpus);
+  auto a = StreamFromPacketLog(from_zero, format);
+  auto b = StreamFromPacketLog(from_epoch, format);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(b->stream.packets.front().send_ms, 0.0);
+  EXPECT_EQ(b->deliveries.front().arrival_ms, 30.0);
+  EXPECT_EQ(b->stream.duration_ms, a->stream.duration_ms);
+}
+
+TEST(LabCallTest, PacketLogReachingBeyondTheLongestCallIsRefusedNamingThePacket) {
+  auto stream = EncodeStream(SpeechFrame(), Opus20());
+  ASSERT_TRUE(stream.ok());
+  std::vector<LoggedPacket> log;
+  for (const SentPacket& p : stream->packets) {
+    log.push_back({p.seq, p.rtp_ts, p.send_ms, p.send_ms + 30, p.payload});
+  }
+  log[7].arrival_ms = kMaxLabCallMs + 1000;
+  StreamFormat format;
+  format.codec = &codec::GetCodecInfo(codec::CodecId::kOpus);
+  auto refused = StreamFromPacketLog(log, format);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("packet seq 7: arrival_ms"), std::string::npos)
+      << refused.error().message;
+}
+
+// The case that once aborted the lab: the sender's RTP timestamps leap 5 s ahead mid-call
+// while its clock runs on. Delay is measured from each packet's send time, so it stays
+// what the network and the buffer made it, and the E-model gets a valid figure.
+TEST(LabCallTest, TimestampsLeapingAheadMidCallKeepTheDelayFromSendToPlayout) {
+  auto stream = EncodeStream(SpeechFrame(), Opus20());
+  ASSERT_TRUE(stream.ok());
+  std::vector<LoggedPacket> log;
+  for (const SentPacket& p : stream->packets) {
+    const uint32_t leap = p.seq >= 50 ? 5 * 48000 : 0;
+    log.push_back({p.seq, p.rtp_ts + leap, p.send_ms, p.send_ms + 40, p.payload});
+  }
+  LabRunConfig config;
+  config.packet_log = log;
+  config.log_format.codec = &codec::GetCodecInfo(codec::CodecId::kOpus);
+  config.players = {PlayerKind::kParley, PlayerKind::kSpeex, PlayerKind::kFixedPlc,
+                    PlayerKind::kFixedZeroFill};
+  auto run = RunLab(config);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  for (const PlayerReport& player : run->report.players) {
+    // About the network's 40 ms at least (time stretching may play the second half of a
+    // packet a little early); nowhere near the 5 s the timestamps leapt, and never
+    // negative (timestamp arithmetic made it -3773 ms).
+    EXPECT_GE(player.delay_mean_ms, 30.0) << player.name;
+    EXPECT_LE(player.delay_p95_ms, 1000.0) << player.name;
+    EXPECT_GE(player.mos, 1.0) << player.name;
+  }
 }
 
 TEST(LabCallTest, FecAndRedRecoverLostPacketsThatPlcWouldConceal) {

@@ -36,6 +36,11 @@ struct PlayedBlock {
   // Media position of the block's first sample, RTP ticks from the stream's first
   // timestamp (unwrapped); -1 before playout starts.
   int64_t media_ts = -1;
+  // The sender's RTP timestamp of the block's first sample (what the packet carrying it
+  // said); empty before playout starts. The key to that packet's send time
+  // (send_time_index.h): a player that moves timestamps onto a timeline of its own maps
+  // them back here.
+  std::optional<uint32_t> rtp_timestamp;
   double target_delay_ms = 0.0;  // the player's target (fixed players: their fixed delay)
 };
 
@@ -65,6 +70,17 @@ struct StreamFormat {
   // first packets are lost.
   std::optional<uint32_t> first_timestamp;
 };
+
+// Longest packet the lab's players take, ms (Opus's 120 ms).
+inline constexpr int kMaxLabPacketMs = 120;
+
+// Ok when every player below can play `format`, else an Error saying what is wrong: a
+// codec is needed; the output rate must be 8000..48000 Hz in whole kHz and one the codec
+// decodes at (Opus: any of its rates, the others their own); 1..2 channels; a packet
+// duration of 1..kMaxLabPacketMs whole ms. The factories below take only such formats and
+// throw std::invalid_argument otherwise (a program error): a format built from outside
+// input (a packet log) is checked with this first.
+[[nodiscard]] Status CheckPlayableFormat(const StreamFormat& format);
 
 class LabPlayer {
  public:

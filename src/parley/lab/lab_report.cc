@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "parley/lab/plot.h"
+#include "parley/lab/send_time_index.h"
 #include "parley/quality/emodel.h"
 #include "parley/quality/spectral_distance.h"
 
@@ -20,6 +21,8 @@ constexpr double kAlignSearchMs = 2.5;
 constexpr double kSilenceDbfs = -60.0;
 constexpr double kMinSegmentSnrDb = -10.0;
 constexpr double kMaxSegmentSnrDb = 35.0;
+// Above any codec's rate: where the payload bit rate handed to the E-model table stops.
+constexpr double kMaxBitrateBps = 10e6;
 
 // Algorithmic delay beyond the packet duration (encoder lookahead), ms. Opus: libopus
 // reports 312 samples at 48 kHz (6.5 ms); the others' frames carry no lookahead that
@@ -92,21 +95,22 @@ NetworkSummary SummarizeNetwork(const LabStream& stream, const std::vector<Deliv
   return summary;
 }
 
-PlayerReport MeasurePlayer(const LabStream& stream, const PlayerRun& run,
-                           const audio::AudioFrame& reference, bool codec_plc) {
+Result<PlayerReport> MeasurePlayer(const LabStream& stream, const PlayerRun& run,
+                                   const audio::AudioFrame& reference, bool codec_plc) {
   PlayerReport report;
   report.name = run.name;
   const codec::CodecInfo& codec = *stream.format.codec;
   const int rate = stream.format.output_rate_hz;
   const int block = rate / 100;
-  const double ticks_per_ms = codec.rtp_clock_rate_hz / 1000.0;
-  const double first_send_ms = stream.packets.empty() ? 0.0 : stream.packets.front().send_ms;
 
-  // Delay per played block, and which media was played from decoded data.
+  // Delay per played block: from when its media was sent to when it plays.
+  const SendTimeIndex send_times(stream);
   std::vector<double> delays;
   for (const BlockRecord& record : run.blocks) {
-    if (!IsPlayed(record.block.kind) || record.block.media_ts < 0) continue;
-    delays.push_back(record.t_ms - (first_send_ms + record.block.media_ts / ticks_per_ms));
+    if (!IsPlayed(record.block.kind) || !record.block.rtp_timestamp) continue;
+    const std::optional<double> sent_ms =
+        send_times.SendMs(*record.block.rtp_timestamp, record.t_ms);
+    if (sent_ms) delays.push_back(record.t_ms - *sent_ms);
   }
   report.delay_mean_ms = Mean(delays);
   report.delay_p95_ms = Percentile(delays, 0.95);
@@ -131,9 +135,12 @@ PlayerReport MeasurePlayer(const LabStream& stream, const PlayerRun& run,
   const int64_t bursts = packets_concealed == 0
                              ? 0
                              : std::clamp<int64_t>(report.concealment_events, 1, packets_concealed);
-  report.burst_ratio =
-      packets_played > 0 ? quality::BurstRatioFromCounts(packets_played, packets_concealed, bursts)
-                         : 1.0;
+  report.burst_ratio = 1.0;
+  if (packets_played > 0) {
+    auto ratio = quality::BurstRatioFromCounts(packets_played, packets_concealed, bursts);
+    if (!ratio.ok()) return Error{run.name + ": " + ratio.error().message};
+    report.burst_ratio = *ratio;
+  }
   report.late_loss_percent = 100.0 * static_cast<double>(c.late_packets) / sent;
   report.fec_recoveries = c.fec_recoveries;
   report.stretch_percent =
@@ -144,23 +151,27 @@ PlayerReport MeasurePlayer(const LabStream& stream, const PlayerRun& run,
 
   // E-model.
   quality::EModelInput emodel;
+  // Media played ahead of its packet's send time (a log whose arrivals equal their sends)
+  // can pull the mean below zero; the listener's delay is never negative.
   report.mouth_to_ear_ms =
-      report.delay_mean_ms + stream.format.frame_ms + CodecLookaheadMs(codec.id);
+      std::max(0.0, report.delay_mean_ms + stream.format.frame_ms + CodecLookaheadMs(codec.id));
   emodel.one_way_delay_ms = report.mouth_to_ear_ms;
-  emodel.packet_loss_percent = report.concealment_percent;
+  emodel.packet_loss_percent = std::clamp(report.concealment_percent, 0.0, 100.0);
   emodel.burst_ratio = report.burst_ratio;
   int bitrate = codec.default_bitrate_bps;
   if (!stream.packets.empty() && stream.duration_ms > 0) {
     double bytes = 0;
     for (const SentPacket& packet : stream.packets)
       bytes += static_cast<double>(packet.payload.size());
-    bitrate = static_cast<int>(bytes * 8 * 1000 / stream.duration_ms);
+    // Clamped before the conversion: a log of huge payloads must not overflow an int.
+    bitrate = static_cast<int>(std::min(bytes * 8 * 1000 / stream.duration_ms, kMaxBitrateBps));
   }
   auto impairment = quality::CodecImpairmentFor(codec.id, bitrate, codec_plc);
   if (impairment.ok()) emodel.codec = *impairment;
-  const quality::EModelResult r = quality::ComputeEModel(emodel);
-  report.r_factor = r.r;
-  report.mos = r.mos;
+  auto r = quality::ComputeEModel(emodel);
+  if (!r.ok()) return Error{run.name + ": " + r.error().message};
+  report.r_factor = r->r;
+  report.mos = r->mos;
 
   // Similarity per block against the loss-free decode at the block's media position.
   quality::SpectralDistance lsd(rate, block);
@@ -283,8 +294,7 @@ Status WriteDelayPlot(const LabStream& stream, const std::vector<Delivery>& deli
     network.y.push_back(delivery.arrival_ms - packet.send_ms);
     y_max = std::max(y_max, network.y.back());
   }
-  const double ticks_per_ms = stream.format.codec->rtp_clock_rate_hz / 1000.0;
-  const double first_send_ms = stream.packets.front().send_ms;
+  const SendTimeIndex send_times(stream);
   std::vector<PlotSpec> panels;
   for (const PlayerRun& run : runs) {
     PlotSpec panel;
@@ -301,9 +311,12 @@ Status WriteDelayPlot(const LabStream& stream, const std::vector<Delivery>& deli
         target.x.push_back(t_s);
         target.y.push_back(block.target_delay_ms);
       }
-      if (IsPlayed(block.kind) && block.media_ts >= 0) {
-        delay.x.push_back(t_s);
-        delay.y.push_back(record.t_ms - (first_send_ms + block.media_ts / ticks_per_ms));
+      if (IsPlayed(block.kind) && block.rtp_timestamp) {
+        if (const std::optional<double> sent_ms =
+                send_times.SendMs(*block.rtp_timestamp, record.t_ms)) {
+          delay.x.push_back(t_s);
+          delay.y.push_back(record.t_ms - *sent_ms);
+        }
       }
       const bool concealing = block.kind == BlockKind::kConceal;
       if (concealing && conceal_start < 0) conceal_start = t_s;

@@ -6,7 +6,10 @@
 // How each figure is measured:
 //   delay          per played block (normal, fec, insert, remove): block start time minus
 //                  the send time of the media it starts with (send -> playout, network and
-//                  buffer; the codec's own delay is not included). Mean and 95th percentile.
+//                  buffer; the codec's own delay is not included), that send time taken from
+//                  the packet carrying the media (send_time_index.h), so that a sender's
+//                  timeline jumping (timestamps leaping, restarting, wrapping) does not
+//                  distort it. Mean and 95th percentile.
 //   concealment    concealed samples / samples played after playout started.
 //   late loss      packets that arrived but were dropped as too late / packets sent.
 //   events         concealment events: runs of concealed blocks.
@@ -72,9 +75,11 @@ struct LabReport {
 NetworkSummary SummarizeNetwork(const LabStream& stream, const std::vector<Delivery>& deliveries,
                                 std::string description);
 
-// Measures one player's run. `reference`: DecodeLossFree(stream).
-PlayerReport MeasurePlayer(const LabStream& stream, const PlayerRun& run,
-                           const audio::AudioFrame& reference, bool codec_plc);
+// Measures one player's run. `reference`: DecodeLossFree(stream). Errors (figures the
+// E-model refuses) name the player.
+[[nodiscard]] Result<PlayerReport> MeasurePlayer(const LabStream& stream, const PlayerRun& run,
+                                                 const audio::AudioFrame& reference,
+                                                 bool codec_plc);
 
 // The report as JSON (stable field names, documented in docs/lab.md).
 std::string ReportJson(const LabReport& report);

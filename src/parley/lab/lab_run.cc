@@ -45,6 +45,12 @@ std::string Beside(const std::string& out_wav, const std::string& suffix) {
   return (path.parent_path() / (stem + suffix)).string();
 }
 
+// "<label>: <message>", so that an error about the stream or the network names its file.
+Error Labelled(const std::string& label, const Error& error) {
+  if (label.empty()) return error;
+  return Error{label + ": " + error.message};
+}
+
 }  // namespace
 
 Result<audio::AudioFrame> ReadLabInput(const std::string& path) {
@@ -71,7 +77,7 @@ Result<LabRunResult> RunLab(const LabRunConfig& config,
     StreamFormat format = config.log_format;
     format.output_rate_hz = config.output_rate_hz;
     auto logged = StreamFromPacketLog(*config.packet_log, format);
-    if (!logged.ok()) return logged.error();
+    if (!logged.ok()) return Labelled(config.input_label, logged.error());
     result.stream = std::move(logged->stream);
     result.deliveries = std::move(logged->deliveries);
   } else {
@@ -80,7 +86,7 @@ Result<LabRunResult> RunLab(const LabRunConfig& config,
     result.stream = std::move(*stream);
     if (config.trace) {
       auto deliveries = ApplyTrace(result.stream, *config.trace);
-      if (!deliveries.ok()) return deliveries.error();
+      if (!deliveries.ok()) return Labelled(config.network_label, deliveries.error());
       result.deliveries = std::move(*deliveries);
       result.trace = *config.trace;
     } else {
@@ -88,6 +94,9 @@ Result<LabRunResult> RunLab(const LabRunConfig& config,
       result.deliveries = std::move(impaired.deliveries);
       result.trace = std::move(impaired.trace);
     }
+  }
+  if (Status playable = CheckPlayableFormat(result.stream.format); !playable) {
+    return Labelled(config.input_label, playable.error());
   }
   if (progress) progress(0.05);
 
@@ -103,7 +112,9 @@ Result<LabRunResult> RunLab(const LabRunConfig& config,
   for (size_t i = 0; i < config.players.size(); ++i) {
     const PlayerKind kind = config.players[i];
     PlayerRun run = PlayStream(result.stream, result.deliveries, kind, config.play);
-    report.players.push_back(MeasurePlayer(result.stream, run, *reference, PlaysWithPlc(kind)));
+    auto measured = MeasurePlayer(result.stream, run, *reference, PlaysWithPlc(kind));
+    if (!measured.ok()) return measured.error();
+    report.players.push_back(std::move(*measured));
     result.runs.push_back(std::move(run));
     if (progress) progress(0.05 + 0.95 * static_cast<double>(i + 1) / steps);
   }

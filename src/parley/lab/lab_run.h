@@ -54,7 +54,8 @@ struct LabRunResult {
 // supported (8000, ...)").
 Result<audio::AudioFrame> ReadLabInput(const std::string& path);
 
-// `progress` (optional) receives the fraction done, 0..1.
+// `progress` (optional) receives the fraction done, 0..1. Errors about the packet log
+// start with `input_label`, about the trace with `network_label`.
 Result<LabRunResult> RunLab(const LabRunConfig& config,
                             const std::function<void(double)>& progress = {});
 

@@ -61,8 +61,8 @@
 namespace parley::lab {
 namespace {
 
-// Longest packet accepted: Opus's 120 ms.
-constexpr int kMaxPacketMs = 120;
+// Longest packet accepted.
+constexpr int kMaxPacketMs = kMaxLabPacketMs;
 // Largest payload accepted (an MTU; L16 at high rates is not a speex-baseline case).
 constexpr size_t kMaxPayloadBytes = 1500;
 // speex resynchronizes on the next put after this many gets in a row found nothing
@@ -176,6 +176,7 @@ class SpeexPlayer final : public LabPlayer {
     }
     block.media_ts =
         emitted.media_frames * format_.codec->rtp_clock_rate_hz / format_.output_rate_hz;
+    block.rtp_timestamp = static_cast<uint32_t>(origin_ticks_.value_or(0) + block.media_ts);
     block.target_delay_ms = static_cast<double>(inserted_frames_) / frames_per_ms_ -
                             static_cast<double>(skipped_frames_) / frames_per_ms_;
     return block;

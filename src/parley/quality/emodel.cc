@@ -6,7 +6,6 @@
 #include <array>
 #include <climits>
 #include <cmath>
-#include <stdexcept>
 
 #include "parley/codec/registry.h"
 
@@ -78,8 +77,10 @@ constexpr std::array<ImpairmentRow, 21> kImpairments = {{
     {CodecId::kOpus, kAnyRate, 0.0, 21.2},  // SWB 40 kbps: Ie,fb 10.67, Bpl,fb 9.79
 }};
 
-void Require(bool condition, const char* what, double value) {
-  if (!condition) throw std::invalid_argument(fmt::format("E-model: {} (got {})", what, value));
+// Ok when `condition` holds, else an Error naming the field and the value given.
+Status Require(bool condition, const char* what, double value) {
+  if (condition) return Status::Ok();
+  return Error{fmt::format("E-model: {} (got {})", what, value)};
 }
 
 }  // namespace
@@ -117,18 +118,22 @@ double MosFromR(double r) {
   return std::max(1.0, 1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6);
 }
 
-EModelResult ComputeEModel(const EModelInput& input) {
-  // Negated comparisons so that NaN fails every check.
-  Require(input.one_way_delay_ms >= 0.0 && std::isfinite(input.one_way_delay_ms),
-          "one_way_delay_ms must be finite and >= 0", input.one_way_delay_ms);
-  Require(input.packet_loss_percent >= 0.0 && input.packet_loss_percent <= 100.0,
-          "packet_loss_percent must be in 0..100", input.packet_loss_percent);
-  Require(input.burst_ratio >= 1.0 && std::isfinite(input.burst_ratio),
-          "burst_ratio must be finite and >= 1", input.burst_ratio);
-  Require(input.codec.ie >= 0.0 && input.codec.ie <= 95.0, "codec.ie must be in 0..95",
-          input.codec.ie);
-  Require(input.codec.bpl > 0.0 && std::isfinite(input.codec.bpl),
-          "codec.bpl must be finite and > 0", input.codec.bpl);
+Result<EModelResult> ComputeEModel(const EModelInput& input) {
+  // Comparisons that NaN fails, so that NaN fails every check.
+  for (const Status& check : {
+           Require(input.one_way_delay_ms >= 0.0 && std::isfinite(input.one_way_delay_ms),
+                   "one_way_delay_ms must be finite and >= 0", input.one_way_delay_ms),
+           Require(input.packet_loss_percent >= 0.0 && input.packet_loss_percent <= 100.0,
+                   "packet_loss_percent must be in 0..100", input.packet_loss_percent),
+           Require(input.burst_ratio >= 1.0 && std::isfinite(input.burst_ratio),
+                   "burst_ratio must be finite and >= 1", input.burst_ratio),
+           Require(input.codec.ie >= 0.0 && input.codec.ie <= 95.0, "codec.ie must be in 0..95",
+                   input.codec.ie),
+           Require(input.codec.bpl > 0.0 && std::isfinite(input.codec.bpl),
+                   "codec.bpl must be finite and > 0", input.codec.bpl),
+       }) {
+    if (!check) return check.error();
+  }
 
   EModelResult result;
   result.idd = DelayImpairment(input.one_way_delay_ms);
@@ -140,12 +145,11 @@ EModelResult ComputeEModel(const EModelInput& input) {
   return result;
 }
 
-double BurstRatioFromCounts(int64_t packets, int64_t lost_packets, int64_t bursts) {
+Result<double> BurstRatioFromCounts(int64_t packets, int64_t lost_packets, int64_t bursts) {
   if (lost_packets < 0 || lost_packets > packets || bursts < 0 || bursts > lost_packets ||
       (lost_packets > 0 && bursts == 0)) {
-    throw std::invalid_argument(
-        fmt::format("BurstRatioFromCounts: inconsistent counts (packets {}, lost {}, bursts {})",
-                    packets, lost_packets, bursts));
+    return Error{fmt::format("burst ratio: inconsistent counts (packets {}, lost {}, bursts {})",
+                             packets, lost_packets, bursts)};
   }
   if (lost_packets == 0 || lost_packets == packets) return 1.0;
   const double p = static_cast<double>(lost_packets) / static_cast<double>(packets);
@@ -164,7 +168,8 @@ double BurstRatio(const std::vector<bool>& lost) {
     }
     previous_lost = is_lost;
   }
-  return BurstRatioFromCounts(static_cast<int64_t>(lost.size()), lost_packets, bursts);
+  // Counted here, so always consistent.
+  return BurstRatioFromCounts(static_cast<int64_t>(lost.size()), lost_packets, bursts).value();
 }
 
 }  // namespace parley::quality

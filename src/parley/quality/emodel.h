@@ -73,9 +73,10 @@ struct EModelResult {
   double ie_eff = 0.0;  // effective equipment impairment (codec + loss), R points
 };
 
-// Evaluates the model above. Throws std::invalid_argument on inputs outside their ranges
-// or NaN (the caller computes them; a bad value is a bug, not outside input).
-EModelResult ComputeEModel(const EModelInput& input);
+// Evaluates the model above. Its inputs are figures measured from outside data (a packet
+// log, a peer's reports), so a value outside its range or NaN is an Error naming the field
+// ("E-model: one_way_delay_ms must be finite and >= 0 (got -3773)"), never an exception.
+[[nodiscard]] Result<EModelResult> ComputeEModel(const EModelInput& input);
 
 // Idd for a mouth-to-ear delay in ms (0 up to kIddThresholdMs).
 double DelayImpairment(double one_way_delay_ms);
@@ -91,9 +92,10 @@ double MosFromR(double r);
 // loss more spread out than random (ratio < 1), which G.107 does not define.
 double BurstRatio(const std::vector<bool>& lost);
 // The same from counts kept by a running statistic: packets expected, packets lost, and
-// loss bursts (runs of consecutive lost packets). Throws std::invalid_argument unless
+// loss bursts (runs of consecutive lost packets). An Error naming the counts unless
 // 0 <= lost_packets <= packets and bursts is 0 exactly when lost_packets is 0 and at most
 // lost_packets otherwise.
-double BurstRatioFromCounts(int64_t packets, int64_t lost_packets, int64_t bursts);
+[[nodiscard]] Result<double> BurstRatioFromCounts(int64_t packets, int64_t lost_packets,
+                                                  int64_t bursts);
 
 }  // namespace parley::quality

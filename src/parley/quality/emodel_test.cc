@@ -23,7 +23,7 @@ TEST(EModelTest, DefaultsGiveTheG107DefaultRating) {
   // Ta 0, no loss, Ie 0: R = 93.2.
   // MOS = 1 + 0.035 x 93.2 + 93.2 x (93.2 - 60) x (100 - 93.2) x 7e-6
   //     = 1 + 3.262 + 93.2 x 33.2 x 6.8 x 7e-6 = 4.262 + 0.147286 = 4.409286
-  const EModelResult result = ComputeEModel(Clean());
+  const EModelResult result = ComputeEModel(Clean()).value();
   EXPECT_NEAR(result.r, 93.2, kTolerance);
   EXPECT_NEAR(result.mos, 4.409286, kTolerance);
   EXPECT_EQ(result.idd, 0.0);
@@ -40,7 +40,7 @@ TEST(EModelTest, RandomLossWithG711ConcealmentFollowsIeEff) {
   EModelInput input;
   input.packet_loss_percent = 2.0;
   input.codec = *g711;
-  const EModelResult result = ComputeEModel(input);
+  const EModelResult result = ComputeEModel(input).value();
   EXPECT_NEAR(result.ie_eff, 7.01107, kTolerance);
   EXPECT_NEAR(result.r, 86.18893, kTolerance);
   EXPECT_NEAR(result.mos, 4.23483, kTolerance);
@@ -53,9 +53,9 @@ TEST(EModelTest, BurstyLossHurtsMoreThanRandomLossAtTheSameRate) {
   EModelInput input;
   input.packet_loss_percent = 5.0;
   input.codec = CodecImpairment{11.0, 19.0};
-  EXPECT_NEAR(ComputeEModel(input).ie_eff, 28.5, kTolerance);
+  EXPECT_NEAR(ComputeEModel(input).value().ie_eff, 28.5, kTolerance);
   input.burst_ratio = 2.0;
-  const EModelResult bursty = ComputeEModel(input);
+  const EModelResult bursty = ComputeEModel(input).value();
   EXPECT_NEAR(bursty.ie_eff, 30.53488, kTolerance);
   EXPECT_NEAR(bursty.r, 93.2 - 30.53488, kTolerance);
 }
@@ -68,7 +68,7 @@ TEST(EModelTest, LossWithoutConcealmentIsFarWorse) {
   EModelInput input;
   input.packet_loss_percent = 2.0;
   input.codec = *bare;
-  EXPECT_NEAR(ComputeEModel(input).ie_eff, 30.15873, kTolerance);
+  EXPECT_NEAR(ComputeEModel(input).value().ie_eff, 30.15873, kTolerance);
 }
 
 TEST(EModelTest, DelayImpairmentStartsAbove100Ms) {
@@ -85,7 +85,7 @@ TEST(EModelTest, DelayImpairmentStartsAbove100Ms) {
 
   EModelInput input;
   input.one_way_delay_ms = 400.0;
-  const EModelResult result = ComputeEModel(input);
+  const EModelResult result = ComputeEModel(input).value();
   // R = 93.2 - 24.07009 = 69.12991; MOS = 1 + 2.419547 + 69.12991 x 9.12991 x 30.87009
   // x 7e-6 = 3.419547 + 0.136384 = 3.55593
   EXPECT_NEAR(result.idd, 24.07009, kTolerance);
@@ -116,28 +116,35 @@ TEST(EModelTest, MosIsClampedToItsScale) {
   input.one_way_delay_ms = 800.0;
   input.packet_loss_percent = 100.0;
   input.codec = CodecImpairment{20.0, 10.0};
-  const EModelResult result = ComputeEModel(input);
+  const EModelResult result = ComputeEModel(input).value();
   EXPECT_LT(result.r, 0.0);
   EXPECT_EQ(result.mos, 1.0);
 }
 
-TEST(EModelTest, RejectsInputsOutsideTheirRanges) {
+TEST(EModelTest, RejectsInputsOutsideTheirRangesWithAnErrorNamingTheField) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  auto with = [](auto change) {
+  auto error_of = [](auto change) {
     EModelInput input;
     change(input);
-    return input;
+    const Result<EModelResult> result = ComputeEModel(input);
+    return result.ok() ? std::string("ok") : result.error().message;
   };
-  EXPECT_THROW(ComputeEModel(with([](EModelInput& i) { i.one_way_delay_ms = -1.0; })),
-               std::invalid_argument);
-  EXPECT_THROW(ComputeEModel(with([&](EModelInput& i) { i.one_way_delay_ms = nan; })),
-               std::invalid_argument);
-  EXPECT_THROW(ComputeEModel(with([](EModelInput& i) { i.packet_loss_percent = 100.5; })),
-               std::invalid_argument);
-  EXPECT_THROW(ComputeEModel(with([](EModelInput& i) { i.burst_ratio = 0.5; })),
-               std::invalid_argument);
-  EXPECT_THROW(ComputeEModel(with([](EModelInput& i) { i.codec.bpl = 0.0; })),
-               std::invalid_argument);
+  EXPECT_EQ(error_of([](EModelInput& i) { i.one_way_delay_ms = -3773.0; }),
+            "E-model: one_way_delay_ms must be finite and >= 0 (got -3773)");
+  EXPECT_NE(error_of([&](EModelInput& i) { i.one_way_delay_ms = nan; }).find("one_way_delay_ms"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([](EModelInput& i) { i.packet_loss_percent = 100.5; }).find("packet_loss_percent"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&](EModelInput& i) { i.packet_loss_percent = nan; }).find("packet_loss_percent"),
+      std::string::npos);
+  EXPECT_NE(error_of([](EModelInput& i) { i.burst_ratio = 0.5; }).find("burst_ratio"),
+            std::string::npos);
+  EXPECT_NE(error_of([](EModelInput& i) { i.codec.bpl = 0.0; }).find("codec.bpl"),
+            std::string::npos);
+  EXPECT_NE(error_of([&](EModelInput& i) { i.codec.ie = nan; }).find("codec.ie"),
+            std::string::npos);
 }
 
 TEST(EModelTest, CodecTableFollowsG113AndBandsOpusByBitrate) {
@@ -250,7 +257,7 @@ TEST(BurstRatioTest, BurstsRaiseTheRatio) {
   for (size_t i = 20; i < 25; ++i) lost[i] = true;
   for (size_t i = 60; i < 65; ++i) lost[i] = true;
   EXPECT_NEAR(BurstRatio(lost), 4.5, 1e-12);
-  EXPECT_NEAR(BurstRatioFromCounts(100, 10, 2), 4.5, 1e-12);
+  EXPECT_NEAR(BurstRatioFromCounts(100, 10, 2).value(), 4.5, 1e-12);
 }
 
 TEST(BurstRatioTest, BernoulliLossMeasuresCloseToOne) {
@@ -277,10 +284,11 @@ TEST(BurstRatioTest, GilbertElliottLossMatchesItsAnalyticRatio) {
 }
 
 TEST(BurstRatioTest, RejectsInconsistentCounts) {
-  EXPECT_THROW(BurstRatioFromCounts(10, 11, 1), std::invalid_argument);
-  EXPECT_THROW(BurstRatioFromCounts(10, 3, 0), std::invalid_argument);
-  EXPECT_THROW(BurstRatioFromCounts(10, 3, 4), std::invalid_argument);
-  EXPECT_THROW(BurstRatioFromCounts(10, 0, 1), std::invalid_argument);
+  EXPECT_FALSE(BurstRatioFromCounts(10, 11, 1).ok());
+  EXPECT_FALSE(BurstRatioFromCounts(10, 3, 0).ok());
+  EXPECT_FALSE(BurstRatioFromCounts(10, 3, 4).ok());
+  EXPECT_FALSE(BurstRatioFromCounts(10, 0, 1).ok());
+  EXPECT_FALSE(BurstRatioFromCounts(10, -1, 0).ok());
 }
 
 }  // namespace

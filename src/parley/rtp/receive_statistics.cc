@@ -112,6 +112,7 @@ void SourceStatistics::UpdateJitter(uint32_t timestamp, uint32_t arrival_rtp) {
   const int64_t d = std::llabs(static_cast<int64_t>(
       static_cast<int32_t>(static_cast<uint32_t>(transit) - static_cast<uint32_t>(transit_))));
   transit_ = transit;
+  if (d >= int64_t{kMaxJitterStepSeconds} * config_.clock_rate_hz) return;  // a timeline jump
   jitter_ += (static_cast<double>(d) - jitter_) / 16.0;
 }
 

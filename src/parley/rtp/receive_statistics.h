@@ -15,7 +15,10 @@
 // - A.8 interarrival jitter, in RTP timestamp units: for consecutive packets i-1, i in
 //   arrival order, D = (R_i - R_{i-1}) - (S_i - S_{i-1}) and J += (|D| - J) / 16, with R
 //   the arrival time in RTP units and S the RTP timestamp. The first counted packet only
-//   sets the reference (A.8's code would otherwise start from a transit of 0).
+//   sets the reference (A.8's code would otherwise start from a transit of 0). A |D| of
+//   kMaxJitterStepSeconds or more is the sender's timeline jumping (timestamps leaping
+//   ahead or restarting), not network jitter: it moves the reference without touching J,
+//   as libwebrtc does, so one jump does not report seconds of jitter for the next minute.
 //
 // Arrival times are given either in RTP clock units (the caller's own conversion) or as
 // Clock::TimePoint, converted with the stream's clock rate.
@@ -32,6 +35,10 @@
 #include "parley/rtp/rtp_packet.h"
 
 namespace parley::rtp {
+
+// Transit changes this large (in seconds of the stream's clock) are timeline jumps, not
+// jitter (see A.8 above).
+inline constexpr int kMaxJitterStepSeconds = 5;
 
 struct ReceiveStatisticsConfig {
   int clock_rate_hz = 8000;  // RTP clock of the stream (48000 for Opus); > 0

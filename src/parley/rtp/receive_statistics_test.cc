@@ -139,6 +139,22 @@ TEST(ReceiveStatisticsTest, JitterHandlesTimestampAndArrivalWrap) {
   EXPECT_DOUBLE_EQ(s.jitter_rtp(), 0.0);
 }
 
+TEST(ReceiveStatisticsTest, ATimestampJumpOrRestartIsNotJitter) {
+  SourceStatistics s(kSsrc, {});
+  uint32_t ts = 0;
+  uint32_t arrival = 1000;
+  uint16_t seq = 0;
+  for (int i = 0; i < 10; ++i, ts += 160, arrival += 160) s.OnPacket(seq++, ts, arrival);
+  ts += 10 * 8000;  // the sender's timestamps leap 10 s ahead; its packets keep their pace
+  for (int i = 0; i < 10; ++i, ts += 160, arrival += 160) s.OnPacket(seq++, ts, arrival);
+  ts = 0;  // and restart from 0
+  for (int i = 0; i < 10; ++i, ts += 160, arrival += 160) s.OnPacket(seq++, ts, arrival);
+  EXPECT_DOUBLE_EQ(s.jitter_rtp(), 0.0);
+  // Just below the threshold it is jitter, as A.8 says.
+  s.OnPacket(seq++, ts + 5 * 8000 - 1, arrival);
+  EXPECT_DOUBLE_EQ(s.jitter_rtp(), (5 * 8000 - 1) / 16.0);
+}
+
 TEST(ReceiveStatisticsTest, ArrivalFromClockUsesClockRate) {
   ReceiveStatisticsConfig config;
   config.clock_rate_hz = 48000;
