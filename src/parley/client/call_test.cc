@@ -39,26 +39,32 @@ const std::string kSecret = "call-test-secret-0123456789abcdef-0123456789ab";
 
 // Round trips measured by RTCP. Loopback adds microseconds; a busy machine adds the
 // delay of waking the threads on the way, which only ever lengthens a round trip. Lower
-// bounds are the configured delays; upper bounds allow this much scheduling delay (a
-// 2-core machine running two CPU hogs beside the test wakes a thread within
-// milliseconds, so this only catches a figure that is wrong, not a machine that is slow).
-constexpr double kSchedulingSlackMs = 250.0;
+// bounds are the configured delays; upper bounds allow this much scheduling delay: on
+// the 2-core build machine with two CPU hogs and other builds beside the test, loopback
+// round trips measured up to 4.2 ms, but whole threads were seen stalled for 240 ms
+// (ExpectSentTheClip), and a round trip that spans a stall lasts that much longer.
+constexpr double kSchedulingSlackMs = 1000.0;
 // Compact NTP (RTCP's LSR and DLSR) counts 1/65536 s, and an RTT is rounded twice.
 constexpr double kCompactNtpMs = 2 * 1000.0 / 65536;
 // The relay's RTT histogram (relay::LinkHistograms): the bucket of round trips <= 10 ms.
 constexpr size_t kRttBucket10Ms = 1;
 
-// Bounds of Heard() (below), with what was measured on loopback when they were set:
-// - a voice heard alone, clean link: > 0.8 (measured 0.89..0.93);
+// Bounds of Heard() (below). They tell a voice that is there from one that is not, which
+// is what these tests are about; how good it sounds is the lab's measurement
+// (docs/lab.md). A busy machine cuts pieces out of what is heard (a stalled media thread
+// skips mix blocks, and the playout conceals what came too late), so the bounds sit
+// between what a missing voice scores and what a present one scored with the 2 cores
+// busy (two CPU hogs, or other builds at load average 27); unloaded figures too:
+// - a voice heard alone, clean link: > 0.6 (unloaded 0.89..0.93, loaded 0.91..0.93);
 // - a voice heard alone through 10 % loss each way, concealed and partly recovered by
-//   Opus FEC: > 0.7 (measured 0.84..0.89);
+//   Opus FEC: > 0.55 (unloaded 0.84..0.89, loaded down to 0.65);
 // - each of two equally loud voices in a mix, where it holds about half of the energy:
-//   > 0.55 (measured 0.66..0.75; 1/sqrt(2) = 0.71 in theory);
-// - one's own voice, which is not in the mix: < 0.35 (measured 0.17..0.26: what the
-//   per-segment search finds in unrelated speech).
-constexpr double kHeardAlone = 0.8;
-constexpr double kHeardThroughLoss = 0.7;
-constexpr double kHeardInMix = 0.55;
+//   > 0.45 (unloaded 0.66..0.75, 1/sqrt(2) = 0.71 in theory; loaded down to 0.505);
+// - one's own voice, which is not in the mix: < 0.35 (0.15..0.29: what the per-segment
+//   search finds in unrelated speech).
+constexpr double kHeardAlone = 0.6;
+constexpr double kHeardThroughLoss = 0.55;
+constexpr double kHeardInMix = 0.45;
 constexpr double kNotHeard = 0.35;
 
 std::string TempPath(const std::string& name) {
@@ -120,6 +126,15 @@ bool WaitPlayedOut(const std::vector<Call*>& calls) {
   });
 }
 
+// The 2 s clip is 100 packets of 20 ms, each sent or skipped: a sender is a live source,
+// and a media thread that a busy machine kept from running for longer than the
+// sender's burst (10 packets, 200 ms; stalls of 240 ms were seen with two CPU hogs
+// beside the test) skips the packets that are too old to send, keeping sequence numbers
+// contiguous (media_sender.h).
+void ExpectSentTheClip(const MediaSenderStats& sender) {
+  EXPECT_EQ(sender.packets_sent + sender.packets_skipped, 100u);
+}
+
 std::string Token(const std::string& identity) {
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -159,17 +174,15 @@ TEST(CallTest, TwoPeersExchangeSpeechDirectly) {
   ASSERT_TRUE(call_a->Start());
   EXPECT_EQ(call_a->state(), CallState::kActive);  // no hello between peers
 
-  // Both ends received all 100 packets of the other (on loopback, both sockets bound
+  // Both ends received every packet the other sent (on loopback, both sockets bound
   // before either end started: nothing is lost) and played them out.
   ASSERT_TRUE(WaitUntil([&] {
-    for (const Call* call : {call_a.get(), call_b.get()}) {
-      const CallStats stats = call->Stats();
-      if (!stats.sending_finished || stats.peers.size() != 1 ||
-          stats.peers[0].packets_received < 100) {
-        return false;
-      }
-    }
-    return true;
+    const CallStats now_a = call_a->Stats();
+    const CallStats now_b = call_b->Stats();
+    return now_a.sending_finished && now_b.sending_finished && now_a.peers.size() == 1 &&
+           now_b.peers.size() == 1 &&
+           now_a.peers[0].packets_received >= now_b.sender.packets_sent &&
+           now_b.peers[0].packets_received >= now_a.sender.packets_sent;
   }));
   EXPECT_TRUE(WaitPlayedOut({call_a.get(), call_b.get()}));
   // RTCP: each end's SR comes back in the other's report within about 2 s of the start
@@ -202,14 +215,14 @@ TEST(CallTest, TwoPeersExchangeSpeechDirectly) {
     RecordProperty(stats == &stats_a ? "a_rtt_ms" : "b_rtt_ms", std::to_string(rtcp.rtt_ms));
   }
 
-  // 2 s of 20 ms packets each way, every one received.
+  // 2 s of 20 ms packets each way, every one sent received.
   for (const CallStats* stats : {&stats_a, &stats_b}) {
     SCOPED_TRACE(stats == &stats_a ? "a" : "b");
     const CallStats& other = stats == &stats_a ? stats_b : stats_a;
-    EXPECT_EQ(stats->sender.packets_sent, 100u);
+    ExpectSentTheClip(stats->sender);
     ASSERT_EQ(stats->peers.size(), 1u);
     EXPECT_EQ(stats->peers[0].ssrc, other.ssrc);
-    EXPECT_EQ(stats->peers[0].packets_received, 100u);
+    EXPECT_EQ(stats->peers[0].packets_received, other.sender.packets_sent);
     EXPECT_EQ(stats->peers[0].packets_lost, 0);
   }
 
@@ -319,18 +332,21 @@ class RelayCallTest : public ::testing::Test {
     EXPECT_TRUE(bob->Leave());
   }
 
-  // What `peer` (one of `names`, sending 100 packets) got through the relay: whatever it
-  // sent once everyone was in the room, all of it on loopback and in order, and perhaps
-  // some of what it sent before (SendOnceEach's sent_before_all_in).
+  // What `peer` (one of `names`; `stats` are theirs, in that order) got through the
+  // relay: whatever it sent once everyone was in the room, all of it on loopback and in
+  // order, and perhaps some of what it sent before (SendOnceEach's sent_before_all_in).
   static void ExpectReceivedAllSentOnceIn(const PeerStats& peer,
                                           const std::vector<std::string>& names,
+                                          const std::vector<CallStats>& stats,
                                           const std::vector<uint64_t>& sent_before_all_in) {
     const auto sender = std::find(names.begin(), names.end(), peer.identity);
     ASSERT_NE(sender, names.end()) << peer.identity;
-    const uint64_t sent_before = sent_before_all_in[sender - names.begin()];
-    EXPECT_GE(peer.packets_received, 100u - std::min<uint64_t>(sent_before, 100u))
-        << peer.identity << " had sent " << sent_before << " when all were in";
-    EXPECT_LE(peer.packets_received, 100u);
+    const size_t index = static_cast<size_t>(sender - names.begin());
+    const uint64_t sent = stats[index].sender.packets_sent;
+    const uint64_t sent_before = std::min(sent_before_all_in[index], sent);
+    EXPECT_GE(peer.packets_received, sent - sent_before)
+        << peer.identity << " had sent " << sent_before << " of " << sent << " when all were in";
+    EXPECT_LE(peer.packets_received, sent);
     EXPECT_EQ(peer.packets_lost, 0) << peer.identity;
   }
 
@@ -353,12 +369,12 @@ TEST_F(RelayCallTest, ThreeClientsEachHearTheOtherTwoAndNotThemselves) {
     SCOPED_TRACE(names[i]);
     EXPECT_EQ(stats[i].state, CallState::kActive);
     EXPECT_GE(stats[i].hellos_sent, 1);
-    EXPECT_EQ(stats[i].sender.packets_sent, 100u);
+    ExpectSentTheClip(stats[i].sender);
     ASSERT_EQ(stats[i].peers.size(), 2u);
     for (const PeerStats& peer : stats[i].peers) {
       EXPECT_NE(peer.identity, names[i]);
       EXPECT_FALSE(peer.identity.empty());  // named from joined / peer_joined
-      ExpectReceivedAllSentOnceIn(peer, names, sent_before_all_in);
+      ExpectReceivedAllSentOnceIn(peer, names, stats, sent_before_all_in);
     }
     const auto heard = ReadRecording(TempPath(names[i] + "_heard.wav"));
     for (const std::string& other : names) {
@@ -509,10 +525,10 @@ TEST_F(SrtpRelayCallTest, ThreeClientsHearEachOtherAndMeasureRttOverSrtp) {
     SCOPED_TRACE(names[i]);
     const CallStats& s = stats[i];
     EXPECT_TRUE(s.srtp);
-    EXPECT_EQ(s.sender.packets_sent, 100u);
+    ExpectSentTheClip(s.sender);
     EXPECT_EQ(s.sender.protect_failures, 0u);
     // Everything sent was protected, everything received authenticated: nothing refused.
-    EXPECT_EQ(s.srtp_sent.rtp_packets, 100u);
+    EXPECT_EQ(s.srtp_sent.rtp_packets, s.sender.packets_sent);
     EXPECT_EQ(s.srtp_sent.rtcp_packets, s.rtcp.reports_sent);
     EXPECT_EQ(s.receiver.undecryptable, 0u);
     EXPECT_EQ(
@@ -520,14 +536,14 @@ TEST_F(SrtpRelayCallTest, ThreeClientsHearEachOtherAndMeasureRttOverSrtp) {
         0u);
     EXPECT_EQ(s.srtp_received.rtcp_packets, s.rtcp.reports_received);
     EXPECT_EQ(s.rtcp.malformed, 0u);
-    // RTT over loopback: a few hundred microseconds (compact NTP counts 15 us).
+    // RTT over loopback: microseconds, plus scheduling delay (kSchedulingSlackMs).
     EXPECT_GT(s.rtcp.rtt_samples, 0u);
-    EXPECT_LT(s.rtcp.smoothed_rtt_ms, 50.0);
+    EXPECT_LT(s.rtcp.smoothed_rtt_ms, kSchedulingSlackMs);
     EXPECT_TRUE(s.rtcp.uplink.reported);
     RecordProperty(names[i] + "_rtt_ms", std::to_string(s.rtcp.rtt_ms));
     ASSERT_EQ(s.peers.size(), 2u);
     for (const PeerStats& peer : s.peers) {
-      ExpectReceivedAllSentOnceIn(peer, names, sent_before_all_in);
+      ExpectReceivedAllSentOnceIn(peer, names, stats, sent_before_all_in);
     }
     const auto heard = ReadRecording(TempPath(names[i] + "_heard.wav"));
     for (const std::string& other : names) {

@@ -909,6 +909,10 @@ TEST(RelayRecordingTest, ThreeClientsAreRecordedEachAndMixed) {
   ASSERT_TRUE(all_sent());
   for (auto& call : calls) ASSERT_TRUE(call->Leave());
   relay.Stop();
+  // 3 x 100 packets of 20 ms, less any a sender skipped: a live source skips what a busy
+  // machine kept its thread from sending in time (media_sender.h).
+  uint64_t packets_sent = 0;
+  for (auto& call : calls) packets_sent += call->Stats().sender.packets_sent;
 
   Result<RelayStats> stats = relay.stats();
   ASSERT_TRUE(stats);
@@ -916,8 +920,9 @@ TEST(RelayRecordingTest, ThreeClientsAreRecordedEachAndMixed) {
   EXPECT_EQ(recording.files_opened, 4u);
   EXPECT_EQ(recording.files_open, 0u);
   EXPECT_EQ(recording.errors, 0u);
-  EXPECT_GE(recording.packets_recorded, 295u);  // 3 x 100 packets of 20 ms
-  EXPECT_LE(recording.packets_recorded, 300u);
+  // Up to 5 fewer, as before: the recorder drops (and counts) what it cannot place.
+  EXPECT_GE(recording.packets_recorded + 5, packets_sent);
+  EXPECT_LE(recording.packets_recorded, packets_sent);
 
   // One session folder: recordings/standup/<UTC start>/.
   const fs::path room = fs::path(config.recording_dir) / "standup";
