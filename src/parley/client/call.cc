@@ -103,10 +103,18 @@ std::string_view CallStateName(CallState state) {
 }
 
 Result<std::unique_ptr<Call>> Call::Create(Config config) {
+  return Create(std::move(config), net::UdpSocket());
+}
+
+Result<std::unique_ptr<Call>> Call::Create(Config config, net::UdpSocket bound) {
   const bool relay = !config.relay_url.empty();
   const bool p2p = !config.peer.empty();
+  const bool given_socket = bound.is_open();
   if (relay == p2p) return Error{"a call needs either a relay URL or a peer address (not both)"};
-  if (p2p && config.listen.empty()) return Error{"a P2P call needs a listen address"};
+  if (relay && given_socket) return Error{"a bound socket is for a P2P call only"};
+  if (p2p && config.listen.empty() && !given_socket) {
+    return Error{"a P2P call needs a listen address or a bound socket"};
+  }
   if (p2p && (config.peer.is_unspecified() || config.peer.port() == 0)) {
     return Error{"peer address " + config.peer.ToString() + " is not a destination"};
   }
@@ -120,6 +128,7 @@ Result<std::unique_ptr<Call>> Call::Create(Config config) {
   if (config.ssrc == 0) config.ssrc = RandomU32();
   std::unique_ptr<Call> call(new Call(std::move(config)));
   if (Status status = call->Open(); !status) return status.error();
+  call->socket_ = std::move(bound);  // no thread runs yet
   return call;
 }
 
@@ -164,10 +173,12 @@ Status Call::Start() {
   started_ = true;
   started_at_ = clock_.Now();
   if (p2p()) {
-    auto socket = net::UdpSocket::Bind(config_.listen);
-    if (!socket) return socket.error();
     std::lock_guard lock(media_mutex_);
-    socket_ = std::move(socket).value();
+    if (!socket_.is_open()) {
+      auto socket = net::UdpSocket::Bind(config_.listen);
+      if (!socket) return socket.error();
+      socket_ = std::move(socket).value();
+    }
     media_address_ = config_.peer;
     state_ = CallState::kActive;
   } else {

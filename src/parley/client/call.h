@@ -151,13 +151,18 @@ class Call final : private SignalingListener, private MixSink {
   // both modes, a file that cannot be read, a recording that cannot be created, a bad
   // profile.
   [[nodiscard]] static Result<std::unique_ptr<Call>> Create(Config config);
+  // P2P on a socket the caller has bound already (config.listen is then not used): bound
+  // to port 0, it tells its port before either end starts, so two peers can be given each
+  // other's address without guessing at free ports. A closed socket: as Create(config).
+  // Error: as above, or an open socket with a relay config.
+  [[nodiscard]] static Result<std::unique_ptr<Call>> Create(Config config, net::UdpSocket bound);
   ~Call() override;  // Leave()s
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
 
   // Relay: joins (blocking up to the signaling timeouts) and starts the media thread. P2P:
-  // binds `listen` and starts the media thread. Error: refused, unreachable, the socket
-  // cannot be bound. Throws std::logic_error when called twice.
+  // binds `listen` (unless Create was given a bound socket) and starts the media thread. Error:
+  // refused, unreachable, the socket cannot be bound. Throws std::logic_error when called twice.
   [[nodiscard]] Status Start();
 
   // Stops the media thread, leaves the room, finishes the recording. Returns the error

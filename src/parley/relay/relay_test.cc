@@ -268,16 +268,15 @@ class MediaClient {
     ASSERT_TRUE(socket_.SendTo(payload, to));
   }
 
-  // The next datagram within kDeadline.
+  // The next datagram within kDeadline, RTCP excepted. The relay reports to a latched
+  // participant on its own schedule (the first report 0.25..0.75 s after the join, then
+  // about every second), so a test slowed down by a busy machine sees reports between
+  // the datagrams it waits for; they are counted (rtcp_received) and passed over.
   std::optional<Bytes> Receive() {
     const auto deadline = std::chrono::steady_clock::now() + kDeadline;
     for (;;) {
-      Bytes buffer(2048);
-      auto got = socket_.ReceiveFrom(buffer);
-      if (got && *got) {
-        buffer.resize((*got)->size);
-        return buffer;
-      }
+      std::optional<Bytes> got = ReceiveWaiting();
+      if (got) return got;
       const auto left = deadline - std::chrono::steady_clock::now();
       if (left <= std::chrono::nanoseconds::zero()) return std::nullopt;
       if (!poller_.Wait(left)) return std::nullopt;
@@ -293,6 +292,28 @@ class MediaClient {
       if (!rtcp) return got;
     }
   }
+
+  // Reads what is waiting without blocking: the relay's RTCP reports are counted, the
+  // first other datagram is returned.
+  std::optional<Bytes> ReceiveWaiting() {
+    for (;;) {
+      Bytes buffer(2048);
+      auto got = socket_.ReceiveFrom(buffer);
+      if (!got || !*got) return std::nullopt;
+      buffer.resize((*got)->size);
+      // RTCP: version 2, packet type 200..204 (RFC 5761 §4); RTP here is PT 111.
+      if (buffer.size() >= 8 && buffer[1] >= 200 && buffer[1] <= 204) {
+        ++rtcp_received_;
+        rtcp_bytes_received_ += buffer.size();
+        continue;
+      }
+      return buffer;
+    }
+  }
+
+  // The relay's RTCP reports received so far, and their bytes.
+  uint64_t rtcp_received() const { return rtcp_received_; }
+  uint64_t rtcp_bytes_received() const { return rtcp_bytes_received_; }
 
   // The hello round of `joined`: its hello, the relay's challenge, the hello-with-cookie
   // echoing it, and the ack; true when the ack came back equal.
@@ -330,6 +351,8 @@ class MediaClient {
   net::Poller poller_;
   size_t hellos_sent_ = 0;
   size_t latches_ = 0;
+  uint64_t rtcp_received_ = 0;
+  uint64_t rtcp_bytes_received_ = 0;
 };
 
 // ---- Fixture --------------------------------------------------------------------------------
@@ -470,39 +493,64 @@ TEST_F(RelayTest, MetricsAndHealthReportTheTraffic) {
   EXPECT_EQ(intruder->Expect<session::ErrorMessage>().code, ErrorCode::kUnauthorized);
   EXPECT_EQ(intruder->WaitClosed(), 1008);
 
-  // The stranger's datagram and the hellos are in once the relay has counted them: wait
-  // for the received counter (hellos + RTP + noise) rather than for a fixed time. Each
-  // hello got one 24-byte answer (a challenge, or the ack of a hello-with-cookie); only
-  // the hellos-with-cookie came from a latched address.
+  // The relay counts on its own threads, and reports RTCP to alice and bob on its own
+  // schedule (from 0.25..0.75 s after each join): poll the page (bounded) until it shows
+  // every datagram of the test counted, the stranger's last, and the reports the clients
+  // have received. A report is queued at its client before the relay's send returns and
+  // counted after, so page and clients disagree only while a report is on its way; the
+  // next look agrees (reports come about once a second).
+  // Each hello got one 24-byte answer (a challenge, or the ack of a hello-with-cookie);
+  // only the hellos-with-cookie came from a latched address.
   const uint64_t hellos = alice->media.hellos_sent() + bob->media.hellos_sent();
   const uint64_t latches = alice->media.latches() + bob->media.latches();
   const uint64_t expected_received = hellos + kPackets + 1;
-  StatsWhen([&](const RelayStats& stats) { return stats.media.received >= expected_received; });
-
-  const testing::HttpReply metrics = testing::HttpGet(relay_->metrics_address(), "/metrics");
+  const uint64_t bytes_in = latches * kHelloWithCookieBytes + kPackets * kRtpBytes;
+  const auto expected_lines = [&] {
+    for (MediaClient* media : {&alice->media, &bob->media}) {
+      EXPECT_FALSE(media->ReceiveWaiting()) << "a datagram other than RTCP";
+    }
+    const uint64_t reports = alice->media.rtcp_received() + bob->media.rtcp_received();
+    const uint64_t report_bytes =
+        alice->media.rtcp_bytes_received() + bob->media.rtcp_bytes_received();
+    return std::vector<std::string>{
+        "parley_relay_rooms 1",
+        "parley_relay_participants 2",
+        "parley_relay_joins_total 2",
+        "parley_relay_signaling_errors_total{code=\"unauthorized\"} 1",
+        "parley_relay_token_refusals_total{reason=\"forged\"} 1",
+        "parley_relay_media_datagrams_received_total " + std::to_string(expected_received),
+        "parley_relay_media_hellos_acked_total " + std::to_string(latches),
+        "parley_relay_media_rtp_forwarded_total " + std::to_string(kPackets),
+        "parley_relay_media_dropped_total{reason=\"unknown_source\"} 1",
+        "parley_relay_media_rtcp_reports_sent_total " + std::to_string(reports),
+        "parley_relay_media_datagrams_sent_total " + std::to_string(hellos + kPackets + reports),
+        "parley_relay_media_bytes_sent_total " +
+            std::to_string(hellos * kHelloBytes + kPackets * kRtpBytes + report_bytes),
+        "parley_relay_participant_packets_received_total " + std::to_string(latches + kPackets),
+        "parley_relay_participant_bytes_received_total " + std::to_string(bytes_in),
+    };
+  };
+  const auto missing_from = [](const std::string& text, const std::vector<std::string>& lines) {
+    std::vector<std::string> missing;
+    for (const std::string& line : lines) {
+      if (text.find("\n" + line + "\n") == std::string::npos) missing.push_back(line);
+    }
+    return missing;
+  };
+  testing::HttpReply metrics;
+  std::vector<std::string> missing;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  do {
+    metrics = testing::HttpGet(relay_->metrics_address(), "/metrics");
+    missing = missing_from(metrics.body, expected_lines());
+  } while (!missing.empty() && std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.head.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
-  const std::string& text = metrics.body;
-  const uint64_t bytes_in = latches * kHelloWithCookieBytes + kPackets * kRtpBytes;
-  for (const std::string& line : {
-           std::string("parley_relay_rooms 1"),
-           std::string("parley_relay_participants 2"),
-           std::string("parley_relay_joins_total 2"),
-           std::string("parley_relay_signaling_errors_total{code=\"unauthorized\"} 1"),
-           std::string("parley_relay_token_refusals_total{reason=\"forged\"} 1"),
-           "parley_relay_media_datagrams_received_total " + std::to_string(expected_received),
-           "parley_relay_media_hellos_acked_total " + std::to_string(latches),
-           "parley_relay_media_rtp_forwarded_total " + std::to_string(kPackets),
-           std::string("parley_relay_media_dropped_total{reason=\"unknown_source\"} 1"),
-           "parley_relay_media_datagrams_sent_total " + std::to_string(hellos + kPackets),
-           "parley_relay_media_bytes_sent_total " +
-               std::to_string(hellos * kHelloBytes + kPackets * kRtpBytes),
-           "parley_relay_participant_packets_received_total " + std::to_string(latches + kPackets),
-           "parley_relay_participant_bytes_received_total " + std::to_string(bytes_in),
-       }) {
-    EXPECT_NE(text.find("\n" + line + "\n"), std::string::npos) << "missing: " << line << "\n"
-                                                                << text;
+  for (const std::string& line : missing) {
+    ADD_FAILURE() << "missing: " << line << "\n" << metrics.body;
   }
+  RecordProperty("rtcp_reports",
+                 std::to_string(alice->media.rtcp_received() + bob->media.rtcp_received()));
 
   const testing::HttpReply health = testing::HttpGet(relay_->metrics_address(), "/healthz");
   ASSERT_EQ(health.status, 200);
@@ -991,6 +1039,10 @@ TEST(RelayRecordingTest, ThreeClientsAreRecordedEachAndMixed) {
   ASSERT_TRUE(all_sent());
   for (auto& call : calls) ASSERT_TRUE(call->Leave());
   relay.Stop();
+  // 3 x 100 packets of 20 ms, less any a sender skipped: a live source skips what a busy
+  // machine kept its thread from sending in time (media_sender.h).
+  uint64_t packets_sent = 0;
+  for (auto& call : calls) packets_sent += call->Stats().sender.packets_sent;
 
   Result<RelayStats> stats = relay.stats();
   ASSERT_TRUE(stats);
@@ -998,8 +1050,9 @@ TEST(RelayRecordingTest, ThreeClientsAreRecordedEachAndMixed) {
   EXPECT_EQ(recording.files_opened, 4u);
   EXPECT_EQ(recording.files_open, 0u);
   EXPECT_EQ(recording.errors, 0u);
-  EXPECT_GE(recording.packets_recorded, 295u);  // 3 x 100 packets of 20 ms
-  EXPECT_LE(recording.packets_recorded, 300u);
+  // Up to 5 fewer, as before: the recorder drops (and counts) what it cannot place.
+  EXPECT_GE(recording.packets_recorded + 5, packets_sent);
+  EXPECT_LE(recording.packets_recorded, packets_sent);
 
   // One session folder: recordings/standup/<UTC start>/.
   const fs::path room = fs::path(config.recording_dir) / "standup";

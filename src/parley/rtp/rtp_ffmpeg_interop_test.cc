@@ -3,7 +3,7 @@
 //
 // ffmpeg must be installed: a missing ffmpeg fails the test, it is never skipped. The
 // test is bounded in time: ffmpeg runs under `timeout 10`, and each receive waits at most
-// 5 s (poll), without sleeps.
+// that long (poll), without sleeps: on a busy machine ffmpeg may take seconds to start.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -77,7 +77,7 @@ TEST(RtpFfmpegInteropTest, ParsesPcmuPacketsFromFfmpeg) {
 
   std::vector<std::vector<uint8_t>> packets;
   while (packets.size() < 50) {
-    std::vector<uint8_t> packet = socket.Receive(5000);
+    std::vector<uint8_t> packet = socket.Receive(10'000);
     if (packet.empty()) break;
     packets.push_back(std::move(packet));
   }
