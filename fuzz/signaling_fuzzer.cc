@@ -1,10 +1,12 @@
 // Signaling messages come from any WebSocket client (and, for a client, from the relay):
 // both parsers must never crash, and whatever they accept must serialize, parse back to an
 // equal message, and serialize to the same text the second time. The error code a failed
-// parse reports must be one a parser can give.
+// parse reports must be one a parser can give, and its message must be fit to send back
+// in an error message (the relay does; Serialize throws on text that is not UTF-8).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,11 @@ void CheckRoundTrip(std::string_view text, Parse parse) {
   parley::Result<Message> parsed = parse(text, &code);
   if (!parsed) {
     Check(IsParseErrorCode(code) && !parsed.error().message.empty());
+    try {
+      (void)parley::session::Serialize(parley::session::ErrorMessage{code, parsed.error().message});
+    } catch (const std::invalid_argument&) {
+      std::abort();
+    }
     return;
   }
   const std::string written = parley::session::Serialize(*parsed);

@@ -1,10 +1,10 @@
 // The one translation unit of the relay that includes Boost.Beast's WebSocket (it is slow
-// to compile): the connection template is instantiated twice, for ws:// and wss://, and
-// everything else (rooms, joins, counters) is plain code in the Server class below.
+// to compile): the connection template is instantiated twice, for ws:// and wss://. The
+// Server class below accepts connections and hands their frames to SignalingRooms
+// (signaling_rooms.h), where rooms, joins and counters are plain code.
 #include "parley/relay/signaling_server.h"
 
 #include <fmt/format.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -25,8 +25,6 @@
 #include <string>
 #include <thread>
 #include <type_traits>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "parley/rtp/srtp_session.h"
@@ -40,7 +38,6 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using session::ErrorCode;
 
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 constexpr std::chrono::milliseconds kRemovalRetryDelay{20};
@@ -68,76 +65,21 @@ net::SocketAddress WithPort(const tcp::endpoint& local, uint16_t port) {
   return FromEndpoint(tcp::endpoint(address, port));
 }
 
-int64_t UnixMillis(Clock::WallTime time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-// `text` cut to `limit` bytes without splitting a UTF-8 sequence.
-std::string CutUtf8(std::string text, size_t limit) {
-  if (text.size() <= limit) return text;
-  size_t end = limit;
-  while (end > 0 && (static_cast<uint8_t>(text[end]) & 0xC0) == 0x80) --end;
-  text.resize(end);
-  return text;
-}
-
-void Add(ParticipantTraffic& total, const ParticipantCounters& counters) {
-  total.packets_in += counters.packets_in;
-  total.bytes_in += counters.bytes_in;
-  total.packets_out += counters.packets_out;
-  total.bytes_out += counters.bytes_out;
-  total.packets_dropped += counters.packets_dropped;
-}
-
 class Server;
 
-// One WebSocket client, as the server's logic sees it. Everything runs on the server's
-// thread.
-class Connection : public std::enable_shared_from_this<Connection> {
+// One WebSocket client: a SignalingPeer whose frames the server hands to its rooms.
+// Everything runs on the server's thread.
+class Connection : public SignalingPeer, public std::enable_shared_from_this<Connection> {
  public:
   Connection(Server& server, uint64_t connection_id, net::SocketAddress remote_address,
-             tcp::endpoint local_endpoint)
-      : server_(server),
-        id(connection_id),
-        remote(remote_address),
-        local(std::move(local_endpoint)) {}
-  virtual ~Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+             net::SocketAddress media_address)
+      : SignalingPeer(connection_id, remote_address, media_address), server_(server) {}
 
   // TLS handshake when serving wss://, WebSocket handshake, then reading.
   virtual void Start() = 0;
-  // Queues a text message; ignored once the connection is closing.
-  virtual void Send(std::string text) = 0;
-  // Sends a close frame after the queued messages (a handshake in progress is cut).
-  virtual void Close(websocket::close_code code, std::string_view reason) = 0;
 
  protected:
   Server& server_;
-
- public:
-  const uint64_t id;
-  const net::SocketAddress remote;
-  const tcp::endpoint local;
-  // Set while the connection has a participant in a room.
-  std::optional<uint32_t> participant_id;
-  std::string room;
-  size_t refusals_logged = 0;
-};
-
-// A client's room membership, as peers see it.
-struct Member {
-  uint32_t participant_id = 0;
-  std::string identity;
-  uint32_t ssrc = 0;
-  Connection* connection = nullptr;  // the server's, valid while the member is in the room
-};
-
-struct Room {
-  uint32_t id = 0;  // the router's room id
-  int64_t session_start_unix_ms = 0;
-  std::optional<session::SrtpInfo> srtp;
-  std::vector<Member> members;
 };
 
 class Server {
@@ -183,16 +125,8 @@ class Server {
   void Accept();
   void OnAccept(const beast::error_code& error, tcp::socket socket);
   void BeginShutdown();
-  void HandleJoin(Connection& connection, const session::Join& join);
-  void HandleLeave(Connection& connection);
-  void Refuse(Connection& connection, ErrorCode code, std::string message, bool close,
-              std::string_view room = {});
-  void RemoveMember(Connection& connection, std::string_view how);
-  void RetryRemovals();
-  uint32_t NextParticipantId();
-  uint32_t NextRoomId();
-  std::optional<session::SrtpInfo> NewRoomSrtp();
-  net::SocketAddress MediaAddressFor(const Connection& connection) const;
+  void ScheduleRemovalRetry();
+  net::SocketAddress MediaAddressFor(const tcp::endpoint& local) const;
   SignalingStats CollectStats() const;
 
   // Passed by argument.
@@ -217,19 +151,12 @@ class Server {
   std::thread thread_;
   bool running_ = false;  // the thread runs (read by the caller's thread only)
 
-  // Server-thread state.
+  // Server-thread state. The rooms are made once the configuration is checked (Open).
+  std::optional<SignalingRooms> rooms_;
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;
-  std::unordered_map<std::string, Room> rooms_;
-  std::unordered_set<uint32_t> participant_ids_;  // in the router (pending removals too)
-  std::unordered_set<uint32_t> room_ids_;
-  std::vector<uint32_t> pending_removals_;  // RemoveParticipant refused: queue full
   uint64_t next_connection_id_ = 1;
-  uint32_t next_participant_id_ = 1;
-  uint32_t next_room_id_ = 1;
-  size_t participant_count_ = 0;
   bool shutting_down_ = false;
-  SignalingStats stats_;
-  ParticipantTraffic departed_traffic_;
+  SignalingStats stats_;  // the connection figures; the rest is the rooms'
 };
 
 // ---- WebSocket connection, for ws:// (beast::tcp_stream) and wss:// -----------------------
@@ -241,8 +168,8 @@ class WsConnection final : public Connection {
 
   template <typename... StreamArgs>
   WsConnection(Server& server, uint64_t connection_id, net::SocketAddress remote_address,
-               tcp::endpoint local_endpoint, StreamArgs&&... stream_args)
-      : Connection(server, connection_id, remote_address, std::move(local_endpoint)),
+               net::SocketAddress media_address, StreamArgs&&... stream_args)
+      : Connection(server, connection_id, remote_address, media_address),
         ws_(std::forward<StreamArgs>(stream_args)...) {}
 
   void Start() override {
@@ -270,7 +197,7 @@ class WsConnection final : public Connection {
     if (!writing_) WriteNext();
   }
 
-  void Close(websocket::close_code code, std::string_view reason) override {
+  void Close(CloseCode code, std::string_view reason) override {
     if (state_ == State::kHandshake) {
       state_ = State::kClosing;
       beast::get_lowest_layer(ws_).close();
@@ -278,7 +205,7 @@ class WsConnection final : public Connection {
     }
     if (state_ != State::kOpen) return;
     state_ = State::kClosing;
-    websocket::close_reason close_reason(code);
+    websocket::close_reason close_reason(static_cast<websocket::close_code>(code));
     close_reason.reason = std::string(reason.substr(0, 120));  // a close frame carries 123
     queue_.push_back(Outgoing{.close = true, .reason = std::move(close_reason)});
     if (!writing_) WriteNext();
@@ -416,6 +343,11 @@ Status Server::Open() {
                       session::Quote(config_.srtp_suite))};
     }
   }
+  rooms_.emplace(
+      config_, srtp_profile_, router_, logger_, clock_,
+      SignalingRooms::Options{.max_logged_refusals = options_.max_logged_refusals,
+                              .participant_listener = options_.participant_listener,
+                              .schedule_removal_retry = [this] { ScheduleRemovalRetry(); }});
   if (config_.tls_cert.empty() != config_.tls_key.empty()) {
     return Error{"tls_cert and tls_key: give both (wss://) or neither (ws://)"};
   }
@@ -489,11 +421,11 @@ void Server::OnAccept(const beast::error_code& error, tcp::socket socket) {
   const uint64_t id = next_connection_id_++;
   std::shared_ptr<Connection> connection;
   if (ssl_context_) {
-    connection = std::make_shared<TlsConnection>(*this, id, FromEndpoint(remote), local,
-                                                 std::move(socket), *ssl_context_);
+    connection = std::make_shared<TlsConnection>(
+        *this, id, FromEndpoint(remote), MediaAddressFor(local), std::move(socket), *ssl_context_);
   } else {
-    connection = std::make_shared<PlainConnection>(*this, id, FromEndpoint(remote), local,
-                                                   std::move(socket));
+    connection = std::make_shared<PlainConnection>(*this, id, FromEndpoint(remote),
+                                                   MediaAddressFor(local), std::move(socket));
   }
   connections_.emplace(id, connection);
   connection->Start();
@@ -507,37 +439,12 @@ void Server::OnOpen(Connection& connection) {
 }
 
 void Server::OnText(Connection& connection, std::string_view text) {
-  if (shutting_down_) return;
-  ErrorCode code = ErrorCode::kBadMessage;
-  Result<session::ClientMessage> message = session::ParseClientMessage(text, &code);
-  if (!message) {
-    Refuse(connection, code, message.error().message, /*close=*/false);
-    return;
-  }
-  if (const auto* join = std::get_if<session::Join>(&*message)) {
-    HandleJoin(connection, *join);
-  } else {
-    HandleLeave(connection);
-  }
+  rooms_->OnText(connection, text);
 }
 
-void Server::OnBinary(Connection& connection) {
-  if (shutting_down_) return;
-  Refuse(connection, ErrorCode::kBadMessage, "binary frame: messages are JSON in text frames",
-         /*close=*/false);
-}
+void Server::OnBinary(Connection& connection) { rooms_->OnBinary(connection); }
 
-void Server::OnOversized(Connection& connection) {
-  ++stats_.oversized_messages;
-  if (connection.refusals_logged < options_.max_logged_refusals) {
-    ++connection.refusals_logged;
-    logger_.Warn("message_refused", {{"connection", connection.id},
-                                     {"remote", connection.remote.ToString()},
-                                     {"code", "bad_message"},
-                                     {"message", fmt::format("message larger than {} bytes: closed",
-                                                             session::kMaxMessageBytes)}});
-  }
-}
+void Server::OnOversized(Connection& connection) { rooms_->OnOversized(connection); }
 
 void Server::OnSlowReader(Connection& connection) {
   logger_.Warn("connection_dropped", {{"connection", connection.id},
@@ -555,7 +462,7 @@ void Server::OnFinished(Connection& connection, bool opened, const beast::error_
                                        {"remote", connection.remote.ToString()},
                                        {"error", error.message()}});
   } else {
-    if (connection.participant_id) RemoveMember(connection, "closed");
+    rooms_->OnClosed(connection, "closed");
     logger_.Debug("connection_closed", {{"connection", connection.id},
                                         {"remote", connection.remote.ToString()},
                                         {"reason", error.message()}});
@@ -564,308 +471,25 @@ void Server::OnFinished(Connection& connection, bool opened, const beast::error_
   if (shutting_down_ && connections_.empty()) ioc_.stop();
 }
 
-void Server::Refuse(Connection& connection, ErrorCode code, std::string message, bool close,
-                    std::string_view room) {
-  ++stats_.errors[static_cast<size_t>(code)];
-  message = CutUtf8(std::move(message), session::kMaxErrorMessageBytes);
-  if (connection.refusals_logged < options_.max_logged_refusals) {
-    ++connection.refusals_logged;
-    logger_.Warn(room.empty() ? "message_refused" : "join_refused",
-                 {{"connection", connection.id},
-                  {"remote", connection.remote.ToString()},
-                  {"room", room},
-                  {"code", session::ErrorCodeName(code)},
-                  {"message", message}});
-  }
-  connection.Send(session::Serialize(session::ErrorMessage{code, std::move(message)}));
-  if (close) connection.Close(websocket::close_code::policy_error, session::ErrorCodeName(code));
-}
-
-void Server::HandleJoin(Connection& connection, const session::Join& join) {
-  if (connection.participant_id) {
-    Refuse(connection, ErrorCode::kAlreadyJoined,
-           fmt::format("this connection is in room {} already: one join per connection",
-                       connection.room),
-           /*close=*/false, join.room);
-    return;
-  }
-  const int64_t now_ms = UnixMillis(clock_.WallNow());
-  const int64_t now_s =
-      std::chrono::floor<std::chrono::seconds>(clock_.WallNow().time_since_epoch()).count();
-  const session::TokenCheck check =
-      session::VerifyToken(join.token, config_.token_secret, join.room, now_s);
-  if (!check.ok()) {
-    ++stats_.token_refusals[static_cast<size_t>(check.error)];
-    Refuse(connection, session::ErrorCodeFor(check.error), check.message, /*close=*/true,
-           join.room);
-    return;
-  }
-  const session::TokenClaims& claims = *check.claims;
-  if (!join.identity.empty() && join.identity != claims.identity) {
-    Refuse(connection, ErrorCode::kForbidden,
-           fmt::format("join.identity {} is not the token's identity {}",
-                       session::Quote(join.identity), session::Quote(claims.identity)),
-           /*close=*/true, join.room);
-    return;
-  }
-
-  auto room_it = rooms_.find(join.room);
-  if (room_it == rooms_.end()) {
-    if (rooms_.size() >= static_cast<size_t>(config_.max_rooms)) {
-      Refuse(connection, ErrorCode::kRelayFull,
-             fmt::format("the relay has its maximum of {} rooms open", config_.max_rooms),
-             /*close=*/false, join.room);
-      return;
-    }
-  } else {
-    const std::vector<Member>& members = room_it->second.members;
-    if (members.size() >= static_cast<size_t>(config_.max_participants_per_room)) {
-      Refuse(connection, ErrorCode::kRoomFull,
-             fmt::format("room {} has its maximum of {} participants", join.room,
-                         config_.max_participants_per_room),
-             /*close=*/false, join.room);
-      return;
-    }
-    const bool ssrc_taken = std::any_of(members.begin(), members.end(),
-                                        [&](const Member& m) { return m.ssrc == join.ssrc; });
-    if (ssrc_taken) {
-      Refuse(connection, ErrorCode::kSsrcInUse,
-             fmt::format("SSRC {} is used by another participant of room {}: pick another",
-                         join.ssrc, join.room),
-             /*close=*/false, join.room);
-      return;
-    }
-  }
-  if (srtp_profile_ && join.ssrc == router_.relay_ssrc()) {
-    // Its SRTCP would share the key, the SSRC and so the keystream of the relay's own
-    // reports (media_router.h, "SRTP rooms").
-    Refuse(connection, ErrorCode::kSsrcInUse,
-           fmt::format("SSRC {} is the relay's own RTCP SSRC: pick another", join.ssrc),
-           /*close=*/false, join.room);
-    return;
-  }
-  if (participant_ids_.size() >= SignalingServer::kMaxRelayParticipants) {
-    Refuse(connection, ErrorCode::kRelayFull,
-           fmt::format("the relay holds its maximum of {} participants",
-                       SignalingServer::kMaxRelayParticipants),
-           /*close=*/false, join.room);
-    return;
-  }
-
-  const bool new_room = room_it == rooms_.end();
-  const uint32_t room_id = new_room ? NextRoomId() : room_it->second.id;
-  const uint32_t participant_id = NextParticipantId();
-  JoinSecret secret{};
-  std::optional<session::SrtpInfo> srtp;
-  try {
-    secret = session::NewHelloSecret();
-    if (new_room) srtp = NewRoomSrtp();
-  } catch (const std::runtime_error& error) {
-    logger_.Error("random_failed", {{"error", error.what()}});
-    Refuse(connection, ErrorCode::kInternal, "the relay cannot make a join secret: try later",
-           /*close=*/false, join.room);
-    return;
-  }
-  const Rights rights{.publish = session::HasRights(claims.rights, session::Rights::kPublish),
-                      .subscribe = session::HasRights(claims.rights, session::Rights::kSubscribe)};
-  // The room's key for the router's SRTCP (made above for a new room; NewRoomSrtp and the
-  // suite check at Start make it well-formed).
-  const std::optional<session::SrtpInfo>& room_srtp = new_room ? srtp : room_it->second.srtp;
-  std::optional<rtp::SrtpKeyMaterial> srtp_key;
-  if (room_srtp) {
-    Result<rtp::SrtpKeyMaterial> key = rtp::MakeSrtpKeyMaterial(room_srtp->suite, room_srtp->key);
-    if (!key) {
-      logger_.Error("media_path_failed", {{"room", join.room},
-                                          {"participant_id", participant_id},
-                                          {"error", key.error().message}});
-      Refuse(connection, ErrorCode::kInternal, "the relay cannot use the room's SRTP key",
-             /*close=*/false, join.room);
-      return;
-    }
-    srtp_key = *key;
-  }
-  // The first codec (the client's preferred) gives the RTP clock of its stream for RTCP.
-  const Status added =
-      router_.AddParticipant(room_id, participant_id, join.ssrc, secret, rights,
-                             join.capabilities.codecs.front().clock_rate_hz, srtp_key);
-  if (!added) {
-    logger_.Error("media_path_failed", {{"room", join.room},
-                                        {"participant_id", participant_id},
-                                        {"error", added.error().message}});
-    Refuse(connection, ErrorCode::kInternal, "the relay is busy opening media paths: try again",
-           /*close=*/false, join.room);
-    return;
-  }
-  participant_ids_.insert(participant_id);
-  if (new_room) {
-    room_ids_.insert(room_id);
-    room_it = rooms_
-                  .emplace(join.room, Room{.id = room_id,
-                                           .session_start_unix_ms = now_ms,
-                                           .srtp = std::move(srtp),
-                                           .members = {}})
-                  .first;
-    logger_.Info("room_opened", {{"room", join.room}, {"rooms", rooms_.size()}});
-  }
-  Room& room = room_it->second;
-  if (options_.participant_listener != nullptr) {
-    options_.participant_listener->OnParticipantAdmitted(
-        AdmittedParticipant{.room_id = room.id,
-                            .room = join.room,
-                            .session_start_unix_ms = room.session_start_unix_ms,
-                            .participant_id = participant_id,
-                            .identity = claims.identity,
-                            .ssrc = join.ssrc,
-                            .rights = rights,
-                            .codecs = join.capabilities.codecs,
-                            .srtp = room.srtp});
-  }
-
-  session::Joined joined;
-  joined.participant_id = participant_id;
-  joined.session_start_unix_ms = room.session_start_unix_ms;
-  joined.media.address = MediaAddressFor(connection).ToString();
-  joined.media.hello_secret = secret;
-  joined.srtp = room.srtp;
-  joined.peers.reserve(room.members.size());
-  for (const Member& member : room.members) {
-    joined.peers.push_back({member.participant_id, member.identity, member.ssrc});
-  }
-  connection.participant_id = participant_id;
-  connection.room = join.room;
-  connection.Send(session::Serialize(joined));
-
-  const std::string note =
-      session::Serialize(session::PeerJoined{{participant_id, claims.identity, join.ssrc}});
-  for (const Member& member : room.members) member.connection->Send(note);
-  room.members.push_back(Member{participant_id, claims.identity, join.ssrc, &connection});
-  ++participant_count_;
-  ++stats_.joins;
-  logger_.Info("participant_joined", {{"room", join.room},
-                                      {"participant_id", participant_id},
-                                      {"identity", claims.identity},
-                                      {"ssrc", join.ssrc},
-                                      {"publish", rights.publish},
-                                      {"subscribe", rights.subscribe},
-                                      {"remote", connection.remote.ToString()},
-                                      {"media", joined.media.address}});
-}
-
-void Server::HandleLeave(Connection& connection) {
-  if (connection.participant_id) RemoveMember(connection, "leave");
-  connection.Close(websocket::close_code::normal, "left");
-}
-
-void Server::RemoveMember(Connection& connection, std::string_view how) {
-  const uint32_t participant_id = *connection.participant_id;
-  const std::string room_name = std::move(connection.room);
-  connection.participant_id.reset();
-  connection.room.clear();
-
-  const std::optional<ParticipantCounters> counters = router_.participant_counters(participant_id);
-  if (counters) Add(departed_traffic_, *counters);
-  if (router_.RemoveParticipant(participant_id)) {
-    participant_ids_.erase(participant_id);
-  } else {
-    // The command queue is full: the media thread has not caught up. The id stays taken
-    // until the removal goes through.
-    pending_removals_.push_back(participant_id);
-    if (pending_removals_.size() == 1) RetryRemovals();
-  }
-  --participant_count_;
-  ++stats_.leaves;
-  if (options_.participant_listener != nullptr) {
-    options_.participant_listener->OnParticipantRemoved(participant_id);
-  }
-
-  auto room_it = rooms_.find(room_name);
-  if (room_it != rooms_.end()) {
-    Room& room = room_it->second;
-    std::erase_if(room.members,
-                  [&](const Member& member) { return member.participant_id == participant_id; });
-    if (!shutting_down_) {
-      const std::string note = session::Serialize(session::PeerLeft{participant_id});
-      for (const Member& member : room.members) member.connection->Send(note);
-    }
-    if (room.members.empty()) {
-      const double duration_s =
-          static_cast<double>(UnixMillis(clock_.WallNow()) - room.session_start_unix_ms) / 1000.0;
-      room_ids_.erase(room.id);
-      rooms_.erase(room_it);
-      logger_.Info("room_closed",
-                   {{"room", room_name}, {"duration_s", duration_s}, {"rooms", rooms_.size()}});
-    }
-  }
-  const ParticipantCounters traffic = counters.value_or(ParticipantCounters{});
-  logger_.Info("participant_left", {{"room", room_name},
-                                    {"participant_id", participant_id},
-                                    {"how", how},
-                                    {"packets_in", traffic.packets_in},
-                                    {"bytes_in", traffic.bytes_in},
-                                    {"packets_out", traffic.packets_out},
-                                    {"bytes_out", traffic.bytes_out},
-                                    {"packets_dropped", traffic.packets_dropped},
-                                    {"latches", traffic.latches}});
-}
-
-void Server::RetryRemovals() {
+void Server::ScheduleRemovalRetry() {
   removal_retry_timer_.expires_after(kRemovalRetryDelay);
   removal_retry_timer_.async_wait([this](const beast::error_code& error) {
-    if (error) return;
-    std::erase_if(pending_removals_, [this](uint32_t participant_id) {
-      const bool gone = !router_.participant_counters(participant_id).has_value() ||
-                        router_.RemoveParticipant(participant_id).ok();
-      if (gone) participant_ids_.erase(participant_id);
-      return gone;
-    });
-    if (!pending_removals_.empty()) RetryRemovals();
+    if (!error && rooms_->RetryRemovals()) ScheduleRemovalRetry();
   });
 }
 
-uint32_t Server::NextParticipantId() {
-  for (;;) {
-    const uint32_t id = next_participant_id_++;
-    if (id != 0 && !participant_ids_.contains(id)) return id;
-  }
-}
-
-uint32_t Server::NextRoomId() {
-  for (;;) {
-    const uint32_t id = next_room_id_++;
-    if (id != 0 && !room_ids_.contains(id)) return id;
-  }
-}
-
-std::optional<session::SrtpInfo> Server::NewRoomSrtp() {
-  if (!srtp_profile_) return std::nullopt;
-  session::SrtpInfo srtp;
-  srtp.suite = config_.srtp_suite;
-  srtp.key.resize(rtp::kSrtpMasterKeyBytes + rtp::SrtpMasterSaltBytes(*srtp_profile_));
-  if (RAND_bytes(srtp.key.data(), static_cast<int>(srtp.key.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed: OpenSSL's random generator is not seeded");
-  }
-  return srtp;
-}
-
-net::SocketAddress Server::MediaAddressFor(const Connection& connection) const {
+net::SocketAddress Server::MediaAddressFor(const tcp::endpoint& local) const {
   if (public_media_address_) return *public_media_address_;
   if (!media_address_.is_unspecified()) return media_address_;
-  return WithPort(connection.local, media_address_.port());
+  return WithPort(local, media_address_.port());
 }
 
 SignalingStats Server::CollectStats() const {
-  SignalingStats stats = stats_;
+  SignalingStats stats = rooms_->Stats();
+  stats.connections_accepted = stats_.connections_accepted;
+  stats.connections_refused = stats_.connections_refused;
+  stats.handshake_failures = stats_.handshake_failures;
   stats.connections_open = connections_.size();
-  stats.rooms = rooms_.size();
-  stats.participants = participant_count_;
-  stats.traffic = departed_traffic_;
-  for (const auto& [name, room] : rooms_) {
-    for (const Member& member : room.members) {
-      if (auto counters = router_.participant_counters(member.participant_id)) {
-        Add(stats.traffic, *counters);
-      }
-    }
-  }
   return stats;
 }
 
@@ -882,12 +506,13 @@ Result<SignalingStats> Server::Stats() {
 
 void Server::BeginShutdown() {
   shutting_down_ = true;
+  rooms_->BeginShutdown();
   beast::error_code ignored;
   acceptor_.close(ignored);
   accept_retry_timer_.cancel();
   removal_retry_timer_.cancel();
-  logger_.Info("signaling_stopping",
-               {{"connections", connections_.size()}, {"participants", participant_count_}});
+  logger_.Info("signaling_stopping", {{"connections", connections_.size()},
+                                      {"participants", rooms_->participant_count()}});
   if (connections_.empty()) {
     ioc_.stop();
     return;
@@ -896,7 +521,7 @@ void Server::BeginShutdown() {
   std::vector<std::shared_ptr<Connection>> open;
   for (const auto& [id, connection] : connections_) open.push_back(connection);
   for (const auto& connection : open) {
-    connection->Close(websocket::close_code::going_away, "relay shutting down");
+    connection->Close(CloseCode::kGoingAway, "relay shutting down");
   }
   shutdown_timer_.expires_after(options_.shutdown_timeout);
   shutdown_timer_.async_wait([this](const beast::error_code& error) {
@@ -913,9 +538,7 @@ void Server::Stop() {
   running_ = false;
   // Connections that did not close in time: their participants leave the router now (the
   // server's thread has ended, so this thread is the control side).
-  for (auto& [id, connection] : connections_) {
-    if (connection->participant_id) RemoveMember(*connection, "shutdown");
-  }
+  for (auto& [id, connection] : connections_) rooms_->OnClosed(*connection, "shutdown");
   connections_.clear();
 }
 

@@ -39,6 +39,9 @@
 // thread may call the router's control API while the server runs). stats() may be called
 // from any other thread, but not while Stop() runs.
 //
+// The messages' handling (joins, leaves, rooms, refusals, counters) is SignalingRooms
+// (signaling_rooms.h); this server carries its frames over WebSocket.
+//
 // Shutdown: Stop() stops accepting, sends every open WebSocket a close frame (1001 going
 // away), removes their participants, and returns when all have closed or
 // Options::shutdown_timeout has passed.
@@ -58,73 +61,12 @@
 #include "parley/net/udp_socket.h"
 #include "parley/relay/log.h"
 #include "parley/relay/media_router.h"
+#include "parley/relay/signaling_rooms.h"
 #include "parley/session/relay_config.h"
 #include "parley/session/signaling.h"
 #include "parley/session/token.h"
 
 namespace parley::relay {
-
-// session::ErrorCode and session::TokenError values, as array indices.
-inline constexpr size_t kErrorCodeCount = static_cast<size_t>(session::ErrorCode::kInternal) + 1;
-inline constexpr size_t kTokenErrorCount = static_cast<size_t>(session::TokenError::kExpired) + 1;
-
-// Media of participants, summed over those present and those gone (MediaRouter's
-// ParticipantCounters). A departed participant's last packets, between the relay's last
-// look at its counters and its removal taking effect on the media thread, are not counted.
-struct ParticipantTraffic {
-  uint64_t packets_in = 0;
-  uint64_t bytes_in = 0;
-  uint64_t packets_out = 0;
-  uint64_t bytes_out = 0;
-  uint64_t packets_dropped = 0;
-};
-
-// The server's totals since Start, and its state now.
-struct SignalingStats {
-  uint64_t connections_accepted = 0;  // TCP connections accepted
-  uint64_t connections_refused = 0;   // closed at once: max_connections were open
-  uint64_t handshake_failures = 0;    // TLS or WebSocket handshake failed or timed out
-  size_t connections_open = 0;        // accepted and not yet closed
-  uint64_t joins = 0;                 // participants admitted
-  uint64_t leaves = 0;                // participants removed (leave or connection closed)
-  std::array<uint64_t, kErrorCodeCount> errors{};           // error messages sent, by code
-  std::array<uint64_t, kTokenErrorCount> token_refusals{};  // joins refused, by TokenError
-  uint64_t oversized_messages = 0;  // connections closed for a frame above 16 KiB
-  size_t rooms = 0;
-  size_t participants = 0;
-  ParticipantTraffic traffic;
-
-  uint64_t errors_for(session::ErrorCode code) const { return errors[static_cast<size_t>(code)]; }
-  uint64_t token_refusals_for(session::TokenError error) const {
-    return token_refusals[static_cast<size_t>(error)];
-  }
-};
-
-// A participant the server admitted, as components that follow rooms (the recorder,
-// recording.h) need to know it.
-struct AdmittedParticipant {
-  uint32_t room_id = 0;  // the router's id of the room
-  std::string room;      // its name (a name, validation.h)
-  int64_t session_start_unix_ms = 0;
-  uint32_t participant_id = 0;
-  std::string identity;  // the token's identity
-  uint32_t ssrc = 0;
-  Rights rights;
-  std::vector<session::CodecCapability> codecs;  // from the join's capabilities
-  std::optional<session::SrtpInfo> srtp;         // the room's key when SRTP is on
-};
-
-// Told of every admission and removal. Called on the server's thread (and on the thread
-// calling Stop for the participants still present then); must return quickly, without
-// I/O. OnParticipantAdmitted runs after MediaRouter::AddParticipant and before `joined`
-// is sent, so it precedes any media of the participant; OnParticipantRemoved runs after
-// the router's removal was posted.
-class ParticipantListener {
- public:
-  virtual ~ParticipantListener() = default;
-  virtual void OnParticipantAdmitted(const AdmittedParticipant& participant) = 0;
-  virtual void OnParticipantRemoved(uint32_t participant_id) = 0;
-};
 
 struct SignalingServerOptions {
   // From TCP accept to an open WebSocket (the TLS handshake included), and for the close
@@ -158,7 +100,7 @@ class SignalingServer {
   // Participants the relay holds at most, whatever max_rooms x max_participants_per_room
   // allows: it sizes the router's tables (a few hundred bytes each). A join beyond is
   // refused as relay_full.
-  static constexpr size_t kMaxRelayParticipants = 65'536;
+  static constexpr size_t kMaxRelayParticipants = SignalingRooms::kMaxRelayParticipants;
 
   // Binds config.listen_signaling (port 0: any free port; see local_address()), loads
   // config.tls_cert/tls_key when set, and starts the server's thread. `media_address` is

@@ -53,6 +53,17 @@ std::optional<uint32_t> PortOfNumericAddress(std::string_view address) {
   return port;
 }
 
+// Appends `c` if it is printable ASCII, else (and for ' and \ when `escape_quotes`) its
+// \xNN escape: what a message shows of bytes from outside, always valid UTF-8.
+void AppendPrintable(std::string& out, char c, bool escape_quotes) {
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte < 0x20 || byte > 0x7e || (escape_quotes && (byte == '\'' || byte == '\\'))) {
+    out += fmt::format("\\x{:02x}", byte);
+  } else {
+    out += c;
+  }
+}
+
 }  // namespace
 
 bool IsValidName(std::string_view name) {
@@ -89,12 +100,7 @@ std::string Quote(std::string_view text) {
   constexpr size_t kMaxShownBytes = 40;
   std::string out = "'";
   for (size_t i = 0; i < text.size() && i < kMaxShownBytes; ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x20 || byte > 0x7e || byte == '\'' || byte == '\\') {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
-      out += static_cast<char>(byte);
-    }
+    AppendPrintable(out, text[i], /*escape_quotes=*/true);
   }
   out += text.size() > kMaxShownBytes ? "'..." : "'";
   return out;
@@ -107,8 +113,12 @@ std::string JsonErrorText(std::string_view what) {
       what.remove_prefix(end + 2);
     }
   }
-  if (what.size() <= kMaxBytes) return std::string(what);
-  return std::string(what.substr(0, kMaxBytes)) + "...";
+  std::string out;
+  for (size_t i = 0; i < what.size() && i < kMaxBytes; ++i) {
+    AppendPrintable(out, what[i], /*escape_quotes=*/false);
+  }
+  if (what.size() > kMaxBytes) out += "...";
+  return out;
 }
 
 }  // namespace parley::session

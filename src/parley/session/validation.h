@@ -43,7 +43,10 @@ std::string Quote(std::string_view text);
 
 // The message of a JSON parser exception (nlohmann's what()) for an error message: its
 // "[json.exception.parse_error.101] " tag dropped, cut to 160 bytes (a number that
-// overflows is quoted whole by the library, and may be as long as the text).
+// overflows is quoted whole by the library, and may be as long as the text). The library
+// quotes the bytes it last read, which may be anything: bytes outside printable ASCII
+// are written as \xNN (as Quote does), so the text is always valid UTF-8, fit for an
+// error message on the wire.
 std::string JsonErrorText(std::string_view what);
 
 }  // namespace parley::session

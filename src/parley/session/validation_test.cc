@@ -62,6 +62,8 @@ TEST(ValidationTest, JsonErrorTextDropsTheTagAndCuts) {
             "parse error at line 1, column 2: x");
   EXPECT_EQ(JsonErrorText("plain"), "plain");
   EXPECT_EQ(JsonErrorText(std::string(200, 'n')), std::string(160, 'n') + "...");
+  // The library quotes the bytes it last read, whatever they are: the text stays UTF-8.
+  EXPECT_EQ(JsonErrorText("last read: '\"\xff\x01'"), "last read: '\"\\xff\\x01'");
 }
 
 }  // namespace
