@@ -46,8 +46,6 @@ const std::string kSecret = "call-test-secret-0123456789abcdef-0123456789ab";
 constexpr double kSchedulingSlackMs = 1000.0;
 // Compact NTP (RTCP's LSR and DLSR) counts 1/65536 s, and an RTT is rounded twice.
 constexpr double kCompactNtpMs = 2 * 1000.0 / 65536;
-// The relay's RTT histogram (relay::LinkHistograms): the bucket of round trips <= 10 ms.
-constexpr size_t kRttBucket10Ms = 1;
 
 // Bounds of Heard() (below). They tell a voice that is there from one that is not, which
 // is what these tests are about; how good it sounds is the lab's measurement
@@ -415,19 +413,18 @@ TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
   ASSERT_TRUE(WaitUntil([&] { return alice->sending_finished() && bob->sending_finished(); }));
   EXPECT_TRUE(WaitPlayedOut({alice.get(), bob.get()}));
   // RTCP reports come about once a second and cross the lossy link too: wait (bounded)
-  // until both clients have timed a round trip, bob has received a report on his uplink
-  // made after his sending ended (it covers all of his stream), and the relay has timed
-  // a round trip of at least 20 ms (bob's link: the histogram holds no per-link figure).
+  // until both clients have timed a round trip and bob has received a report on his
+  // uplink made after his sending ended (it covers all of his stream). The relay's own
+  // round trip on bob's link is not waited for: it needs one of its sender reports and
+  // bob's answer to it to survive 10 % loss each way within the 2 s the streams last
+  // (about one report each way per second), which a busy machine does not always give;
+  // RtcpTerminatorTest times it deterministically.
   const uint64_t blocks_at_end = bob->Stats().rtcp.uplink.blocks;
-  auto relay_timed_bob = [&] {
-    const Result<relay::RelayStats> now = relay_->stats();
-    return now.ok() && now->links.rtt.count > now->links.rtt.cumulative[kRttBucket10Ms];
-  };
   EXPECT_TRUE(WaitUntil([&] {
     const CallStats a = alice->Stats();
     const CallStats b = bob->Stats();
     return a.rtcp.rtt_samples > 0 && b.rtcp.rtt_samples > 0 &&
-           b.rtcp.uplink.blocks > blocks_at_end && relay_timed_bob();
+           b.rtcp.uplink.blocks > blocks_at_end;
   }));
   const CallStats alice_stats = alice->Stats();
   const CallStats bob_stats = bob->Stats();
@@ -477,16 +474,12 @@ TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
   RecordProperty("bob_uplink_lost", std::to_string(bob_stats.rtcp.uplink.cumulative_lost));
   // And the relay, which terminates RTCP, saw the same: some uplink intervals lost more
   // than 2 % (bob's: his reports' intervals cover his ~100 packets, and intervals all at
-  // or below 2 % could hold 2 losses at most, not the 4 or more counted above), and a
-  // round trip above 10 ms (bob's, at least 20 ms; the histogram has no per-link figure,
-  // and on a busy machine one of alice's may land there too).
+  // or below 2 % could hold 2 losses at most, not the 4 or more counted above).
   const Result<relay::RelayStats> relay_stats = relay_->stats();
   ASSERT_TRUE(relay_stats.ok()) << relay_stats.error().message;
   const relay::LinkDistributions& links = relay_stats->links;
   ASSERT_EQ(links.uplink_loss.upper_bounds[2], 0.02);
   EXPECT_GT(links.uplink_loss.count - links.uplink_loss.cumulative[2], 0u);
-  ASSERT_EQ(links.rtt.upper_bounds[kRttBucket10Ms], 0.01);
-  EXPECT_GT(links.rtt.count - links.rtt.cumulative[kRttBucket10Ms], 0u);
 }
 
 TEST_F(RelayCallTest, ACallRejoinsAndResumesMediaWhenTheRelayRestarts) {

@@ -71,9 +71,9 @@ class Server;
 // Everything runs on the server's thread.
 class Connection : public SignalingPeer, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server& server, uint64_t connection_id, net::SocketAddress remote_address,
-             net::SocketAddress media_address)
-      : SignalingPeer(connection_id, remote_address, media_address), server_(server) {}
+  Connection(Server& server, uint64_t connection_id, net::SocketAddress remote_at,
+             net::SocketAddress media_at)
+      : SignalingPeer(connection_id, remote_at, media_at), server_(server) {}
 
   // TLS handshake when serving wss://, WebSocket handshake, then reading.
   virtual void Start() = 0;
@@ -167,9 +167,9 @@ class WsConnection final : public Connection {
   static constexpr bool kTls = !std::is_same_v<NextLayer, beast::tcp_stream>;
 
   template <typename... StreamArgs>
-  WsConnection(Server& server, uint64_t connection_id, net::SocketAddress remote_address,
-               net::SocketAddress media_address, StreamArgs&&... stream_args)
-      : Connection(server, connection_id, remote_address, media_address),
+  WsConnection(Server& server, uint64_t connection_id, net::SocketAddress remote_at,
+               net::SocketAddress media_at, StreamArgs&&... stream_args)
+      : Connection(server, connection_id, remote_at, media_at),
         ws_(std::forward<StreamArgs>(stream_args)...) {}
 
   void Start() override {
