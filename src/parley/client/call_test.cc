@@ -423,8 +423,7 @@ TEST_F(RelayCallTest, ALinkWithTenPercentLossStillCarriesTheSpeech) {
   EXPECT_TRUE(WaitUntil([&] {
     const CallStats a = alice->Stats();
     const CallStats b = bob->Stats();
-    return a.rtcp.rtt_samples > 0 && b.rtcp.rtt_samples > 0 &&
-           b.rtcp.uplink.blocks > blocks_at_end;
+    return a.rtcp.rtt_samples > 0 && b.rtcp.rtt_samples > 0 && b.rtcp.uplink.blocks > blocks_at_end;
   }));
   const CallStats alice_stats = alice->Stats();
   const CallStats bob_stats = bob->Stats();
