@@ -158,7 +158,7 @@ struct Restart {
   int64_t timestamp_step;  // the new stream's first timestamp minus the old stream's next
   int sequence_step;
   std::optional<uint32_t> new_ssrc;
-  double pause_ms;  // between the old stream's last packet and the new one's first
+  double pause_ms;           // between the old stream's last packet and the new one's first
   bool new_timeline = true;  // false: the stream simply goes on
 };
 
@@ -188,10 +188,11 @@ TEST_P(PlayoutEngineTimeline, TheNewStreamIsHeardPromptlyAtTheSameDelay) {
   const double before = MeanBufferMs(run, restart_ms - r.pause_ms - 1000, restart_ms - r.pause_ms);
   const double after = MeanBufferMs(run, first_arrival + 2000, first_arrival + 3000);
   EXPECT_NEAR(after, before, 20.0) << "buffer level before " << before << " ms, after " << after;
-  std::printf("%s: heard %.0f ms after the first packet's arrival; buffer %.1f ms before, "
-              "%.1f ms 2-3 s after; concealed %.0f ms\n",
-              r.name, *heard - first_arrival, before, after,
-              static_cast<double>(run.stats.concealedSamples) / (kRate / 1000));
+  std::printf(
+      "%s: heard %.0f ms after the first packet's arrival; buffer %.1f ms before, "
+      "%.1f ms 2-3 s after; concealed %.0f ms\n",
+      r.name, *heard - first_arrival, before, after,
+      static_cast<double>(run.stats.concealedSamples) / (kRate / 1000));
   EXPECT_EQ(run.stats.late_packets, 0u);
   EXPECT_EQ(run.stats.interruptionCount, r.pause_ms > 150 ? 1u : 0u);
   EXPECT_EQ(run.stats.new_timelines, r.new_timeline ? 1u : 0u);
