@@ -269,7 +269,8 @@ TEST(UdpSocketTest, InjectedFailuresReportTheirErrnoAndLoseNothingWaiting) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(buffer.data()), slots[0].size), "hello");
   EXPECT_EQ(faults.receives_failed(), 2u);
 
-  const std::array<SendSlot, 1> out = {SendSlot{Bytes("back"), a.local_address()}};
+  const std::string back = "back";
+  const std::array<SendSlot, 1> out = {SendSlot{Bytes(back), a.local_address()}};
   faults.FailSends(EHOSTUNREACH, 1);
   const BatchOutcome refused = b.TrySendBatch(out);
   EXPECT_EQ(refused.error_number, EHOSTUNREACH);
