@@ -39,15 +39,22 @@ Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
   if (audio_ready) {
     // A stretch needs its whole window of decoded (or contiguous) audio, and never right
     // after concealment: the merge splice comes first.
-    const double margin = StretchMarginMs(in.target_ms, config, in.packet_ms);
+    // Past the margin a stretch starts; once started it goes on until the delay is back at
+    // the target (hysteresis: one correction, not a stretch at every swing across the
+    // margin's edge). In a pause the margin shrinks to quiet_margin_ms.
+    const double full_margin = StretchMarginMs(in.target_ms, config, in.packet_ms);
+    const double margin = in.quiet ? config.quiet_margin_ms : full_margin;
     const double spare = in.level_floor_ms - in.block_ms;
+    const double delay = in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms;
     if (in.stretch_allowed && !in.concealing) {
-      if (in.buffered_ms > in.target_ms + margin && in.buffered_ms >= config.stretch_window_ms &&
+      const double over = in.last == Operation::kAccelerate ? 0.0 : full_margin;
+      if (delay > in.target_ms + over && in.buffered_ms >= config.stretch_window_ms &&
           spare >= config.accelerate_spare_ms) {
         return Operation::kAccelerate;
       }
+      const double under = in.last == Operation::kPreemptiveExpand ? 0.0 : margin;
       const bool draining = in.floor_complete && spare < config.min_spare_ms;
-      if ((in.buffered_ms < in.target_ms - margin || draining) &&
+      if ((delay < in.target_ms - under || draining) &&
           in.buffered_ms >= config.min_decelerate_window_ms) {
         return Operation::kPreemptiveExpand;
       }

@@ -64,6 +64,10 @@ struct DecisionConfig {
   // of spare: min_spare_ms + the longest period removed (20 ms), so removing a period at
   // a peak of the packet sawtooth cannot empty a trough. 1 s: 50 packets of 20 ms.
   double floor_window_ms = 1000.0;
+  // In a pause (DecisionInput::quiet) the delay is steered to within this of the target:
+  // stretching silence cannot be heard, so the delay follows the target there and speech
+  // is stretched only when it strays past the full margin.
+  double quiet_margin_ms = 5.0;
   double min_spare_ms = 10.0;
   double accelerate_spare_ms = 30.0;
 };
@@ -76,6 +80,9 @@ struct DecisionInput {
   double sync_ms = 0.0;             // decoded, not yet played
   double buffered_ms = 0.0;         // sync_ms + the packet buffer's content
   double target_ms = 0.0;           // DelayManager target
+  // How late the next sample plays (DelayManager::PlayoutDelayMs): what stretching steers
+  // to the target. < 0: not known yet; buffered_ms stands in.
+  double playout_delay_ms = -1.0;
   double packet_ms = 0.0;           // duration of the next packet (0: unknown)
   bool has_packet = false;          // the packet buffer is not empty
   bool next_is_contiguous = false;  // the next packet starts where the decoded audio ends
@@ -84,7 +91,8 @@ struct DecisionInput {
   bool next_has_fec = false;        // the next packet's codec can recover the one before it
   bool last_was_dtx = false;        // the last packet decoded was a DTX frame
   bool concealing = false;          // the last block was concealment (expand / CNG)
-  bool stretch_allowed = false;     // StretchBudget has credit left
+  bool stretch_allowed = false;     // StretchBudget has credit left (or the audio is quiet)
+  bool quiet = false;               // the last block played was a pause (below speech level)
   // Lowest buffered_ms before a block in the last floor_window_ms, partial window included;
   // `floor_complete`: a whole window was measured since the last stretch or concealment.
   double level_floor_ms = 1e9;

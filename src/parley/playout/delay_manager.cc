@@ -71,6 +71,7 @@ void DelayManager::Reset() {
   start_arrival_.reset();
   last_arrival_.reset();
   last_relative_delay_ms_.reset();
+  previous_relative_ms_.reset();
   target_ms_ = static_cast<double>(config_.initial_target.count());
   RestartMeasurement(0);
 }
@@ -172,6 +173,7 @@ double DelayManager::Update(int64_t timestamp, int clock_rate_hz, Clock::TimePoi
   }
   const double min_raw_ms = window_[window_head_].raw_delay_ms;
   const double relative_ms = std::max(0.0, raw_delay_ms - min_raw_ms);
+  previous_relative_ms_ = last_relative_delay_ms_;
   last_relative_delay_ms_ = relative_ms;
 
   AddToHistogram(relative_ms, media_step_ms_);
@@ -179,8 +181,11 @@ double DelayManager::Update(int64_t timestamp, int clock_rate_hz, Clock::TimePoi
   if (config_.mode == Mode::kAdaptive) {
     const double quantile = HistogramQuantileMs();
     const double elapsed_s = last_arrival_ ? ToMs(arrival - *last_arrival_) / 1000.0 : 0.0;
-    if (relative_ms > target_ms_ || quantile > target_ms_) {
-      target_ms_ = std::max(relative_ms, quantile);
+    // Two packets in a row above the target are a delay step (a spike, a route change):
+    // follow it at once. One alone is the tail of the jitter the quantile leaves out.
+    const double step_ms = std::min(relative_ms, previous_relative_ms_.value_or(0.0));
+    if (step_ms > target_ms_ || quantile > target_ms_) {
+      target_ms_ = std::max(step_ms, quantile);
     } else {
       target_ms_ =
           std::max(quantile, target_ms_ - config_.max_decrease_ms_per_s * std::max(0.0, elapsed_s));
@@ -190,6 +195,13 @@ double DelayManager::Update(int64_t timestamp, int clock_rate_hz, Clock::TimePoi
   }
   if (!last_arrival_ || arrival > *last_arrival_) last_arrival_ = arrival;
   return relative_ms;
+}
+
+std::optional<double> DelayManager::PlayoutDelayMs(int64_t timestamp, Clock::TimePoint now) const {
+  if (clock_rate_hz_ == 0 || window_count_ == 0) return std::nullopt;
+  const double min_raw_ms = window_[window_head_].raw_delay_ms;
+  return ToMs(now - first_arrival_) -
+         static_cast<double>(timestamp - first_timestamp_) * 1000.0 / clock_rate_hz_ - min_raw_ms;
 }
 
 double DelayManager::TargetRoundedToPackets(double packet_ms) const {

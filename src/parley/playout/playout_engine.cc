@@ -1,6 +1,8 @@
 #include "parley/playout/playout_engine.h"
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -98,6 +100,7 @@ PlayoutEngine::PlayoutEngine(const Clock& clock, Config config)
                                   .seed = config_.seed + 1,
                                   .lpc_order = 0}),
       block_frames_(config_.output_rate_hz / 100),
+      quiet_power_(std::pow(10.0, stretch_.config().low_energy_dbfs / 10.0) * 32768.0 * 32768.0),
       channels_(config_.channels),
       clock_rate_hz_(config_.buffer.clock_rate_hz),
       timeline_(StreamTimelineConfig{.clock_rate_hz = config_.buffer.clock_rate_hz}) {
@@ -257,10 +260,17 @@ DecisionInput PlayoutEngine::MakeDecisionInput() const {
   in.sync_ms = FramesToMs(sync_frames_);
   in.buffered_ms = buffered_ms();
   in.target_ms = delay_.target_ms();
+  // Adaptive playout steers how late the next sample plays; a fixed buffer, what it holds.
+  const auto played = buffer_.played_until();
+  if (delay_.mode() == DelayMode::kAdaptive && played) {
+    const int64_t position = *played + concealed_ticks_ - FramesToTicks(sync_frames_);
+    in.playout_delay_ms = delay_.PlayoutDelayMs(position, clock_.Now()).value_or(-1.0);
+  }
   if (!started_) in.should_start = delay_.ShouldStartPlayout(in.buffered_ms, clock_.Now());
   in.concealing = concealing_;
   in.last_was_dtx = last_was_dtx_;
-  in.stretch_allowed = budget_.available_frames() > 0;
+  in.quiet = last_block_quiet_;
+  in.stretch_allowed = budget_.available_frames() > 0 || in.quiet;
   in.last = last_operation_;
   in.gap_after_overflow = overflow_pending_;
   const auto next = buffer_.PeekNext();
@@ -319,7 +329,11 @@ void PlayoutEngine::FeedPendingToExpand() {
 
 void PlayoutEngine::AppendDecoded(std::span<const int16_t> audio, Operation& op) {
   const int frames = static_cast<int>(audio.size()) / channels_;
-  if (concealing_ && frames * 2 >= merge_.required_continuation_frames() - merge_.search_frames()) {
+  // After the codec's own concealment the decoder continues its signal itself (Opus
+  // cross-fades from its PLC into the next frame): the audio follows on as it is, at the
+  // time it belongs to. After Expand's, Merge aligns and splices.
+  if (concealing_ && !codec_concealed_ &&
+      frames * 2 >= merge_.required_continuation_frames() - merge_.search_frames()) {
     expand_.Preview(preview_);
     const MergeResult m = merge_.Run(preview_, audio, expand_.voiced_gain(), scratch_);
     Append(std::span<const int16_t>(scratch_).first(
@@ -337,15 +351,41 @@ void PlayoutEngine::AppendDecoded(std::span<const int16_t> audio, Operation& op)
   concealed_ticks_ = 0;
 }
 
+int64_t PlayoutEngine::LateTicksToSkip(const PacketInfo& next) const {
+  const auto played = buffer_.played_until();
+  if (!played || !concealing_ || last_was_dtx_) return 0;
+  // Concealment has already played `overlap` of this packet's time: the packet came late.
+  const int64_t content_end = *played + concealed_ticks_;
+  const int64_t overlap = content_end - next.timestamp;
+  if (overlap <= 0) return 0;
+  // Playing the packet whole would add `overlap` to the delay. Take what brings the delay
+  // up to the target (a delay that has to grow, grows here, where concealment already
+  // stands in for the audio) and skip the rest, so that one packet beyond the target's
+  // quantile costs its concealment and nothing more: the playout keeps its timing.
+  const int64_t position = content_end - FramesToTicks(sync_frames_);
+  const double delay_ms = delay_.PlayoutDelayMs(position, clock_.Now()).value_or(0.0);
+  const double grow_ms = std::clamp(delay_.target_ms() - delay_ms, 0.0, buffer_.TicksToMs(overlap));
+  return overlap - static_cast<int64_t>(grow_ms * clock_rate_hz_ / 1000.0);
+}
+
 bool PlayoutEngine::DecodeNext(Operation& op) {
   const auto next = buffer_.PeekNext();
   if (!next) return false;
+  const int64_t duration_ticks = buffer_.DurationOf(next->info);
+  const int64_t skip_ticks = LateTicksToSkip(next->info);
+  if (skip_ticks >= duration_ticks) {
+    // Wholly covered by the concealment already played: too late to be heard.
+    const int64_t content_end = *buffer_.played_until() + concealed_ticks_;
+    (void)buffer_.PopNext();
+    ++late_skipped_;
+    concealed_ticks_ = std::max<int64_t>(0, content_end - *buffer_.played_until());
+    return true;
+  }
   // A gap covered by concealment (or DTX comfort noise): move the playout point over it.
   if (buffer_.GapToNext()) buffer_.DiscardUpTo(next->info.timestamp);
   const Decoder* decoder = DecoderFor(next->info.payload_type);
   last_sequence_ = next->info.sequence_number;
   const Clock::Duration waited = clock_.Now() - next->info.arrival_time;
-  const int64_t duration_ticks = buffer_.DurationOf(next->info);
   if (decoder != nullptr && decoder->codec->id == codec::CodecId::kOpus &&
       next->payload.size() <= kMaxDtxPayloadBytes) {
     // A DTX frame: comfort noise for its duration, not a decode.
@@ -363,7 +403,9 @@ bool PlayoutEngine::DecodeNext(Operation& op) {
   (void)buffer_.PopNext();
   if (!decoded.ok()) return false;
   last_was_dtx_ = false;
-  const int frames = *decoded;
+  const int skip = std::min(*decoded, static_cast<int>(skip_ticks * config_.output_rate_hz /
+                                                      clock_rate_hz_));
+  const int frames = *decoded - skip;
   recorder_.OnJitterBufferEmitted(
       static_cast<uint64_t>(frames), waited,
       std::chrono::duration_cast<Clock::Duration>(
@@ -373,12 +415,13 @@ bool PlayoutEngine::DecodeNext(Operation& op) {
     const int fade = std::min(frames, config_.output_rate_hz / 1000 * kDtxFadeInMs);
     for (int n = 0; n < fade; ++n) {
       for (int c = 0; c < channels_; ++c) {
-        int16_t& v = decoded_[static_cast<size_t>(n * channels_ + c)];
+        int16_t& v = decoded_[static_cast<size_t>((skip + n) * channels_ + c)];
         v = static_cast<int16_t>(v * (n + 1) / (fade + 1));
       }
     }
   }
-  AppendDecoded(std::span<const int16_t>(decoded_).first(static_cast<size_t>(frames * channels_)),
+  AppendDecoded(std::span<const int16_t>(decoded_).subspan(static_cast<size_t>(skip * channels_),
+                                                           static_cast<size_t>(frames * channels_)),
                 op);
   return true;
 }
@@ -417,6 +460,8 @@ void PlayoutEngine::Conceal(bool underflow) {
     }
   }
   if (!done) r = expand_.ConcealFromHistory(block);
+  // One block of Expand's in the event and the splice is Merge's to make.
+  codec_concealed_ = done && (codec_concealed_ || !concealing_);
   const size_t voiced = static_cast<size_t>((r.frames - r.silent_frames) * channels_);
   Append(std::span<const int16_t>(block).first(voiced), SegmentKind::kConcealed, true);
   Append(std::span<const int16_t>(block).subspan(voiced,
@@ -448,7 +493,7 @@ void PlayoutEngine::FillSync(int frames, Operation& op) {
   }
 }
 
-int PlayoutEngine::Stretch(Operation op) {
+int PlayoutEngine::Stretch(Operation op, int quiet_limit_frames) {
   // Only decoded audio at the front, with the window in it.
   if (segment_count_ == 0 || segments_[0].kind != SegmentKind::kNormal) return 0;
   const int window = std::min(
@@ -459,7 +504,10 @@ int PlayoutEngine::Stretch(Operation op) {
     return 0;
   }
   const auto in = std::span<const int16_t>(sync_).first(static_cast<size_t>(window * channels_));
-  const int budget = static_cast<int>(budget_.available_frames());
+  // A pause is stretched freely (nothing to hear) but never past the target, which would
+  // only have to be undone; speech within the budget, a whole period at a time.
+  const int budget = last_block_quiet_ ? std::max(1, quiet_limit_frames)
+                                       : static_cast<int>(budget_.available_frames());
   const int rest = (sync_frames_ - window) * channels_;
   if (op == Operation::kAccelerate) {
     const StretchResult r = stretch_.Accelerate(in, scratch_, budget);
@@ -471,7 +519,7 @@ int PlayoutEngine::Stretch(Operation op) {
     segments_[0].frames -= r.frames_changed;
     recorder_.OnNormal(static_cast<uint64_t>(r.frames_changed));
     recorder_.OnAccelerate(static_cast<uint64_t>(r.frames_changed));
-    budget_.OnStretched(r.frames_changed);
+    if (!r.low_energy) budget_.OnStretched(r.frames_changed);
     return r.frames_changed;
   }
   const int capacity = static_cast<int>(sync_.size()) / channels_;
@@ -490,7 +538,7 @@ int PlayoutEngine::Stretch(Operation op) {
                      segments_.begin() + segment_count_ + 1);
   segments_[0] = {SegmentKind::kInserted, r.frames_changed, segments_[1].fed};
   ++segment_count_;
-  budget_.OnStretched(r.frames_changed);
+  if (!r.low_energy) budget_.OnStretched(r.frames_changed);
   return r.frames_changed;
 }
 
@@ -533,6 +581,11 @@ void PlayoutEngine::Emit(std::span<int16_t> out) {
       --segment_count_;
     }
   }
+  double power = 0.0;
+  for (const int16_t v : out.first(static_cast<size_t>(block_frames_ * channels_))) {
+    power += static_cast<double>(v) * v;
+  }
+  last_block_quiet_ = power / (block_frames_ * channels_) < quiet_power_;
   recorder_.OnEmitted(static_cast<uint64_t>(block_frames_));
   budget_.OnPlayed(block_frames_);
   sync_frames_ -= block_frames_;
@@ -577,7 +630,10 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
     case Operation::kPreemptiveExpand: {
       FillSync(window_frames, op);
       if (op == Operation::kMerge) break;  // a splice came first; stretch next time
-      info.frames_changed = Stretch(op);
+      const double off_target_ms = std::abs(
+          (in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms) - in.target_ms);
+      info.frames_changed =
+          Stretch(op, static_cast<int>(off_target_ms * config_.output_rate_hz / 1000.0));
       if (info.frames_changed == 0) op = Operation::kNormal;
       FillSync(block_frames_, op);
       break;
@@ -635,7 +691,7 @@ const PlayoutStatistics& PlayoutEngine::stats() {
   stats_.stray_packets = timeline.stray;
   stats_.stale_packets = timeline.stale;
   // Dropped by the jitter buffer for arriving too early (a stray) or too late (stale).
-  stats_.packetsDiscarded += timeline.stray + timeline.stale;
+  stats_.packetsDiscarded += timeline.stray + timeline.stale + late_skipped_;
   return stats_;
 }
 

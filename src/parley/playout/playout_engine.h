@@ -164,13 +164,18 @@ class PlayoutEngine {
   // Pops the next packet and appends its audio (merged after concealment). False when
   // nothing could be decoded (the packet is dropped either way).
   bool DecodeNext(Operation& op);
+  // Of a packet that arrived after concealment began playing its time, the ticks to skip
+  // (its start, already stood in for); 0 for a packet on time.
+  int64_t LateTicksToSkip(const PacketInfo& next) const;
   bool RecoverWithFec(Operation& op);
   void AppendDecoded(std::span<const int16_t> audio, Operation& op);
   void Conceal(bool underflow);
   void ComfortNoiseBlock(int frames);
   // Decodes until `frames` are in the sync buffer or the next packet is not contiguous.
   void FillSync(int frames, Operation& op);
-  int Stretch(Operation op);
+  // Removes or inserts a period at the front of the sync buffer; in a pause at most
+  // `quiet_limit_frames` (how far the delay is from the target).
+  int Stretch(Operation op, int quiet_limit_frames);
   void Append(std::span<const int16_t> samples, SegmentKind kind, bool fed);
   void FeedPendingToExpand();
   void Emit(std::span<int16_t> out);
@@ -198,6 +203,9 @@ class PlayoutEngine {
   std::array<Segment, 16> segments_{};
   // Others.
   const int block_frames_;
+  // Mean square (int16 units) below which a block is a pause: TimeStretch's low-energy
+  // level, where it stretches whatever the signal.
+  const double quiet_power_;
   const int channels_;
   int clock_rate_hz_ = 48000;
   StreamTimeline timeline_;
@@ -208,7 +216,9 @@ class PlayoutEngine {
   int segment_count_ = 0;
   bool started_ = false;
   bool concealing_ = false;    // the sync buffer ends in concealment: merge the next decode
+  bool codec_concealed_ = false;  // and all of it came from the codec's PLC
   bool last_was_dtx_ = false;  // the last packet was a DTX frame (<= 2 bytes)
+  bool last_block_quiet_ = false;  // the last block emitted was below quiet_power_
   bool overflow_pending_ = false;
   int64_t concealed_ticks_ = 0;  // concealed since the playout point, RTP ticks
   std::optional<int64_t> last_sequence_;
@@ -221,6 +231,7 @@ class PlayoutEngine {
   int level_window_blocks_ = 0;
   int64_t silence_before_start_frames_ = 0;
   int64_t fec_recoveries_ = 0;
+  uint64_t late_skipped_ = 0;  // packets wholly past when they came (LateTicksToSkip)
   uint64_t red_redundant_received_ = 0;
   PlayoutStatistics stats_;
 };
