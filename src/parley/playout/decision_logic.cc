@@ -43,16 +43,20 @@ Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
     // the target (hysteresis: one correction, not a stretch at every swing across the
     // margin's edge). In a pause the margin shrinks to quiet_margin_ms.
     const double full_margin = StretchMarginMs(in.target_ms, config, in.packet_ms);
-    const double margin = in.quiet ? config.quiet_margin_ms : full_margin;
+    // (Only with the playout delay known: the buffer level swings by a packet between
+    // arrivals, so against it a small margin would stretch back and forth.)
+    const bool quiet = in.quiet && in.playout_delay_ms >= 0.0;
+    const double margin = quiet ? config.quiet_margin_ms : full_margin;
     const double spare = in.level_floor_ms - in.block_ms;
     const double delay = in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms;
     if (in.stretch_allowed && !in.concealing) {
-      const double over = in.last == Operation::kAccelerate ? 0.0 : full_margin;
+      const bool steered = in.playout_delay_ms >= 0.0;
+      const double over = steered && in.last == Operation::kAccelerate ? 0.0 : full_margin;
       if (delay > in.target_ms + over && in.buffered_ms >= config.stretch_window_ms &&
           spare >= config.accelerate_spare_ms) {
         return Operation::kAccelerate;
       }
-      const double under = in.last == Operation::kPreemptiveExpand ? 0.0 : margin;
+      const double under = steered && in.last == Operation::kPreemptiveExpand ? 0.0 : margin;
       const bool draining = in.floor_complete && spare < config.min_spare_ms;
       if ((delay < in.target_ms - under || draining) &&
           in.buffered_ms >= config.min_decelerate_window_ms) {

@@ -75,9 +75,10 @@ TEST(DelayManagerTest, SteadyJitterGivesTargetAroundThe95thPercentile) {
   EXPECT_LE(mean_target, p95 + 5.0);
 }
 
-TEST(DelayManagerTest, HeavyTailedJitterKeepsTargetNearP95) {
-  // Exponential jitter (mean 10 ms): the jump rule lifts the target above p95 after each
-  // tail sample, the rate limit brings it back; on average it stays within 10 ms.
+TEST(DelayManagerTest, HeavyTailedJitterKeepsTargetNearItsQuantile) {
+  // Exponential jitter (mean 10 ms): single tail samples do not move the target (only two
+  // late packets in a row do), so on average it stays within a few ms of the 98th
+  // percentile the histogram estimates.
   std::mt19937_64 rng(11);
   std::exponential_distribution<double> exponential(1.0 / 10.0);
   const std::vector<Arrival> trace = Trace(6000, 40.0, [&](int) { return exponential(rng); });
@@ -92,16 +93,16 @@ TEST(DelayManagerTest, HeavyTailedJitterKeepsTargetNearP95) {
       ++target_count;
     }
   }
-  const double p95 = Percentile(relative, 0.95);
+  const double p98 = Percentile(relative, 0.98);
   const double mean_target = target_sum / target_count;
-  RecordProperty("p95_ms", std::to_string(p95));
+  RecordProperty("p98_ms", std::to_string(p98));
   RecordProperty("mean_target_ms", std::to_string(mean_target));
-  EXPECT_GE(mean_target, p95 - 2.0);
-  EXPECT_LE(mean_target, p95 + 10.0);
+  EXPECT_GE(mean_target, p98 - 3.0);
+  EXPECT_LE(mean_target, p98 + 6.0);
 }
 
-// A 300 ms stall: packets sent during it all arrive when it ends. The first of them raises
-// the target at once; afterwards the target falls at most 40 ms/s, and is back within
+// A 300 ms stall: packets sent during it all arrive when it ends. The second of them
+// confirms the step and raises the target at once to the smaller of the two delays; afterwards the target falls at most 40 ms/s, and is back within
 // 10 ms of its baseline after N = 8 s.
 TEST(DelayManagerTest, SpikeRaisesTargetAtOnceThenShrinksAtBoundedRate) {
   std::mt19937_64 rng(3);
@@ -113,7 +114,8 @@ TEST(DelayManagerTest, SpikeRaisesTargetAtOnceThenShrinksAtBoundedRate) {
     const double sent = i * 20.0;
     const double stall_start = kSpikeStart * 20.0;
     if (sent >= stall_start && sent < stall_start + kStallMs) {
-      return stall_start + kStallMs - sent + jitter;  // released together when the stall ends
+      // Released together, in order, when the stall ends.
+      return stall_start + kStallMs - sent + 0.1 * (i - kSpikeStart);
     }
     return jitter;
   });
@@ -124,15 +126,22 @@ TEST(DelayManagerTest, SpikeRaisesTargetAtOnceThenShrinksAtBoundedRate) {
   double previous_arrival = 0;
   double spike_end_ms = -1;
   double back_at_ms = -1;
+  int late_arrivals = 0;
+  double first_late = 0;
   for (const Arrival& a : trace) {
     const double relative = delay.Update(a.timestamp, kRate, At(a.arrival_ms));
     const int index = static_cast<int>(a.timestamp / kTicksPer20Ms);
     if (index == kSpikeStart - 1) baseline = delay.target_ms();
-    if (index == kSpikeStart) {
-      // The very first late packet: the target covers it already.
-      EXPECT_GT(relative, 280.0);
-      EXPECT_GE(delay.target_ms(), relative);
-      spike_end_ms = a.arrival_ms;
+    if (index >= kSpikeStart && relative > 200.0 && ++late_arrivals <= 2) {
+      if (late_arrivals == 1) {
+        // The first late arrival alone does not move the target: it may be a stray.
+        EXPECT_LT(delay.target_ms(), 100.0);
+        spike_end_ms = a.arrival_ms;
+        first_late = relative;
+      } else {
+        // The second confirms the step: the target covers both already.
+        EXPECT_GE(delay.target_ms(), std::min(first_late, relative));
+      }
     }
     if (spike_end_ms >= 0 && a.arrival_ms > spike_end_ms) {
       // Never falls faster than the configured rate.
@@ -140,7 +149,7 @@ TEST(DelayManagerTest, SpikeRaisesTargetAtOnceThenShrinksAtBoundedRate) {
       EXPECT_GE(delay.target_ms(), previous_target - allowed - 1e-6);
       if (back_at_ms < 0 && delay.target_ms() <= baseline + 10.0) back_at_ms = a.arrival_ms;
       if (a.arrival_ms < spike_end_ms + 1000.0) {
-        EXPECT_GT(delay.target_ms(), 250.0);
+        EXPECT_GT(delay.target_ms(), 230.0);
       }
     }
     previous_target = delay.target_ms();
@@ -166,8 +175,9 @@ TEST(DelayManagerTest, TargetIsClampedToMinAndMax) {
     delay.Update(i * kTicksPer20Ms, kRate, At(i * 20.0));
   }
   EXPECT_DOUBLE_EQ(delay.target_ms(), 40.0);
-  // A 500 ms late packet hits the ceiling.
+  // Two 500 ms late packets hit the ceiling.
   delay.Update(500 * kTicksPer20Ms, kRate, At(500 * 20.0 + 500.0));
+  delay.Update(501 * kTicksPer20Ms, kRate, At(501 * 20.0 + 500.0));
   EXPECT_DOUBLE_EQ(delay.target_ms(), 200.0);
 }
 
@@ -267,12 +277,14 @@ TEST(DelayManagerTest, FirstAudioWithin80Ms) {
 TEST(DelayManagerTest, ReorderedPacketCountsAsDelayed) {
   DelayManager delay;
   for (int i = 0; i < 100; ++i) delay.Update(i * kTicksPer20Ms, kRate, At(i * 20.0));
-  // Packet 101 arrives on time, then packet 100 50 ms late.
-  delay.Update(101 * kTicksPer20Ms, kRate, At(101 * 20.0));
+  // Packets 102 and 103 arrive on time, then 100 and 101 50 ms late.
+  delay.Update(102 * kTicksPer20Ms, kRate, At(102 * 20.0));
+  delay.Update(103 * kTicksPer20Ms, kRate, At(103 * 20.0));
   EXPECT_NEAR(delay.Update(100 * kTicksPer20Ms, kRate, At(100 * 20.0 + 50.0)), 50.0, 1e-6);
+  EXPECT_NEAR(delay.Update(101 * kTicksPer20Ms, kRate, At(101 * 20.0 + 50.0)), 50.0, 1e-6);
   EXPECT_GE(delay.target_ms(), 50.0);
   // The next in-order packet is measured against the undisturbed minimum.
-  EXPECT_NEAR(delay.Update(102 * kTicksPer20Ms, kRate, At(102 * 20.0)), 0.0, 1e-6);
+  EXPECT_NEAR(delay.Update(104 * kTicksPer20Ms, kRate, At(104 * 20.0)), 0.0, 1e-6);
 }
 
 TEST(DelayManagerTest, RoundsTargetToPackets) {

@@ -269,7 +269,8 @@ DecisionInput PlayoutEngine::MakeDecisionInput() const {
   if (!started_) in.should_start = delay_.ShouldStartPlayout(in.buffered_ms, clock_.Now());
   in.concealing = concealing_;
   in.last_was_dtx = last_was_dtx_;
-  in.quiet = last_block_quiet_;
+  // A pause counts only where the playout delay is steered (adaptive): see Decide.
+  in.quiet = last_block_quiet_ && in.playout_delay_ms >= 0.0;
   in.stretch_allowed = budget_.available_frames() > 0 || in.quiet;
   in.last = last_operation_;
   in.gap_after_overflow = overflow_pending_;
@@ -506,7 +507,7 @@ int PlayoutEngine::Stretch(Operation op, int quiet_limit_frames) {
   const auto in = std::span<const int16_t>(sync_).first(static_cast<size_t>(window * channels_));
   // A pause is stretched freely (nothing to hear) but never past the target, which would
   // only have to be undone; speech within the budget, a whole period at a time.
-  const int budget = last_block_quiet_ ? std::max(1, quiet_limit_frames)
+  const int budget = quiet_limit_frames > 0 ? quiet_limit_frames
                                        : static_cast<int>(budget_.available_frames());
   const int rest = (sync_frames_ - window) * channels_;
   if (op == Operation::kAccelerate) {
@@ -632,8 +633,9 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
       if (op == Operation::kMerge) break;  // a splice came first; stretch next time
       const double off_target_ms = std::abs(
           (in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms) - in.target_ms);
-      info.frames_changed =
-          Stretch(op, static_cast<int>(off_target_ms * config_.output_rate_hz / 1000.0));
+      info.frames_changed = Stretch(
+          op, in.quiet ? std::max(1, static_cast<int>(off_target_ms * config_.output_rate_hz / 1000.0))
+                       : 0);
       if (info.frames_changed == 0) op = Operation::kNormal;
       FillSync(block_frames_, op);
       break;

@@ -173,8 +173,9 @@ class PlayoutEngine {
   void ComfortNoiseBlock(int frames);
   // Decodes until `frames` are in the sync buffer or the next packet is not contiguous.
   void FillSync(int frames, Operation& op);
-  // Removes or inserts a period at the front of the sync buffer; in a pause at most
-  // `quiet_limit_frames` (how far the delay is from the target).
+  // Removes or inserts a period at the front of the sync buffer: in a pause
+  // (`quiet_limit_frames` > 0) at most that many frames (how far the delay is from the
+  // target), in speech within the stretch budget.
   int Stretch(Operation op, int quiet_limit_frames);
   void Append(std::span<const int16_t> samples, SegmentKind kind, bool fed);
   void FeedPendingToExpand();
