@@ -61,6 +61,10 @@ struct LabArgs {
   double fixed_delay_ms = 60;
   bool no_plot = false;
   bool quiet = false;
+  // Network: the jitter distribution replacing the preset's (uniform, exponential, pareto,
+  // gamma; empty: the preset's) and gamma's shape (< 0: the default).
+  std::string jitter_dist;
+  double jitter_shape = -1;
 };
 // Exit code 1 on bad input (one line naming the file, line or field).
 int RunLab(const LabArgs& args);

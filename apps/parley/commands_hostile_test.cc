@@ -653,6 +653,12 @@ TEST_F(CommandsHostileTest, LabRefusesDamagedInputAndImpossibleOptions) {
       {{"--jitter", "nan"}, "--jitter"},
       {{"--burst", "0"}, "--burst"},
       {{"--burst", "nan"}, "--burst"},
+      {{"--jitter-dist", "lognormal"}, "--jitter-dist"},
+      {{"--jitter-shape", "0"}, "--jitter-shape"},
+      {{"--jitter-shape", "nan"}, "--jitter-shape"},
+      {{"--jitter-dist", "gamma", "--jitter-shape", "5000"}, "--jitter-shape"},
+      {{"--jitter-shape", "3"}, "gamma"},  // the preset's jitter (wifi: Pareto) is not gamma
+      {{"--jitter-dist", "gamma", "--jitter", "0"}, "gamma"},
       {{"--fixed-delay", "nan"}, "--fixed-delay"},
       {{"--seed", "-1"}, "--seed"},
       {{"--pt", "300"}, "--pt"},
@@ -674,6 +680,18 @@ TEST_F(CommandsHostileTest, LabRefusesDamagedInputAndImpossibleOptions) {
   ExpectOneLineError({"lab", wav, Path("no-such-dir/out.wav"), "--no-plot", "-q"}, "no-such-dir");
 }
 
+TEST_F(CommandsHostileTest, LabPlaysGammaJitterThatReorders) {
+  const std::string out = Path("gamma-out.wav");
+  ExpectSuccess({"lab", Path("speech.wav"), out, "--preset", "perfect", "--delay", "40", "--jitter",
+                 "30", "--jitter-dist", "gamma", "--jitter-shape", "2", "--seed", "3", "--no-plot",
+                 "-q"});
+  const auto report = nlohmann::json::parse(ReadAll(Path("gamma-out.report.json")), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["network"]["description"],
+            "perfect, base delay 40 ms, jitter 30 ms gamma (shape 2), seed 3");
+  EXPECT_GT(report["network"]["packets_reordered"].get<int>(), 10);
+}
+
 TEST_F(CommandsHostileTest, ImpairCallTokenAndRelayRefuseBadAddressesValuesAndConfigs) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> impair = {
       {{"--listen", "127.0.0.1:99999", "--forward", "127.0.0.1:6000"}, "--listen"},
@@ -686,6 +704,10 @@ TEST_F(CommandsHostileTest, ImpairCallTokenAndRelayRefuseBadAddressesValuesAndCo
       {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--loss", "nan"}, "--loss"},
       {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--jitter", "inf"}, "--jitter"},
       {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--preset", "nope"}, "nope"},
+      {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--jitter-dist", "nope"},
+       "--jitter-dist"},
+      {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--jitter-shape", "-1"},
+       "--jitter-shape"},
       {{"--listen", "127.0.0.1:0"}, "--forward"},
   };
   for (const auto& [extra, names] : impair) {

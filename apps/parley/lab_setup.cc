@@ -14,6 +14,12 @@ Status ApplyNetwork(const LabArgs& args, lab::LabRunConfig& config) {
   if (args.burst_packets > 1) overrides.burst_packets = args.burst_packets;
   if (args.delay_ms >= 0) overrides.delay_ms = args.delay_ms;
   if (args.jitter_ms >= 0) overrides.jitter_ms = args.jitter_ms;
+  if (!args.jitter_dist.empty()) {
+    auto distribution = lab::ParseJitterDistribution(args.jitter_dist);
+    if (!distribution) return Error{"--jitter-dist: " + distribution.error().message};
+    overrides.jitter_distribution = *distribution;
+  }
+  if (args.jitter_shape >= 0) overrides.jitter_shape = args.jitter_shape;
   overrides.seed = args.seed;
   auto model = lab::ResolveNetwork(args.preset, overrides, &config.network_label);
   if (!model.ok()) return model.error();

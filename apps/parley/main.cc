@@ -14,10 +14,12 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "call_command.h"
 #include "commands.h"
 #include "impair_command.h"
+#include "parley/lab/impairment.h"
 #include "relay_command.h"
 #include "token_command.h"
 
@@ -67,6 +69,9 @@ const CLI::Validator kNotNegative(
       return {};
     },
     "NOT NEGATIVE");
+
+// What --jitter-dist takes (lab::ParseJitterDistribution's names).
+const std::vector<std::string> kJitterDistributions = {"uniform", "exponential", "pareto", "gamma"};
 
 // The commands there are, comma-separated, when `word` is none of them; nullopt when it is
 // one.
@@ -220,6 +225,16 @@ int Run(CLI::App& app, int argc, char** argv) {
   lab_cmd->add_option("--jitter", lab.jitter_ms, "Mean jitter in ms")
       ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
+  lab_cmd
+      ->add_option("--jitter-dist", lab.jitter_dist,
+                   "Jitter distribution replacing the preset's: uniform, exponential, pareto, "
+                   "gamma (mean: --jitter)")
+      ->check(CLI::IsMember(kJitterDistributions));
+  lab_cmd
+      ->add_option("--jitter-shape", lab.jitter_shape,
+                   "Shape k of gamma jitter (default 2; standard deviation = mean / sqrt(k))")
+      ->check(kFinite)
+      ->check(CLI::Range(parley::lab::kMinJitterShape, parley::lab::kMaxJitterShape));
   lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")
       ->capture_default_str()
       ->check(kNotNegative);
@@ -268,6 +283,16 @@ int Run(CLI::App& app, int argc, char** argv) {
   impair_cmd->add_option("--jitter", impair.jitter_ms, "Mean jitter in ms")
       ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
+  impair_cmd
+      ->add_option("--jitter-dist", impair.jitter_dist,
+                   "Jitter distribution replacing the preset's: uniform, exponential, pareto, "
+                   "gamma (mean: --jitter)")
+      ->check(CLI::IsMember(kJitterDistributions));
+  impair_cmd
+      ->add_option("--jitter-shape", impair.jitter_shape,
+                   "Shape k of gamma jitter (default 2; standard deviation = mean / sqrt(k))")
+      ->check(kFinite)
+      ->check(CLI::Range(parley::lab::kMinJitterShape, parley::lab::kMaxJitterShape));
   impair_cmd->add_option("--seed", impair.seed, "Seed of the upstream model (downstream: seed + 1)")
       ->check(kNotNegative);
   impair_cmd
