@@ -65,6 +65,10 @@ struct LabArgs {
   // gamma; empty: the preset's) and gamma's shape (< 0: the default).
   std::string jitter_dist;
   double jitter_shape = -1;
+  // A P.862 scorer program to score every player with (empty: none); `pesq_source` names
+  // where it came from for errors ("--pesq" or "PARLEY_PESQ").
+  std::string pesq;
+  std::string pesq_source = "--pesq";
 };
 // Exit code 1 on bad input (one line naming the file, line or field).
 int RunLab(const LabArgs& args);

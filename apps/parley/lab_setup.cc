@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "parley/codec/registry.h"
+#include "parley/lab/child_process.h"
 #include "parley/quality/profile.h"
 
 namespace parley::app {
@@ -108,6 +109,18 @@ Result<lab::LabRunConfig> MakeLabRunConfig(const LabArgs& args) {
   }
   config.play.fixed_delay_ms = args.fixed_delay_ms;
   config.play.engine.seed = args.seed;
+  if (!args.pesq.empty()) {
+    // Checked before the call is played, so that a wrong path costs no waiting.
+    if (config.packet_log) {
+      return Error{args.pesq_source +
+                   ": PESQ scores against the sender's input, and a packet log has none"};
+    }
+    if (!lab::ProgramAvailable(args.pesq)) {
+      return Error{fmt::format("{}: PESQ scorer '{}' not found or not executable", args.pesq_source,
+                               args.pesq)};
+    }
+    config.pesq_scorer = args.pesq;
+  }
   return config;
 }
 

@@ -253,6 +253,9 @@ int Run(CLI::App& app, int argc, char** argv) {
       ->check(kFinite)
       ->capture_default_str()
       ->check(CLI::Range(10.0, 2000.0));
+  lab_cmd->add_option("--pesq", lab.pesq,
+                      "Score every player with this ITU-T P.862 scorer program (PESQ-WB and "
+                      "PESQ-NB; default: $PARLEY_PESQ when set)");
   lab_cmd->add_flag("--no-plot", lab.no_plot, "Skip the PNG plot (needs gnuplot)");
   lab_cmd->add_flag("-q,--quiet", lab.quiet, "No table, no progress bar");
 
@@ -430,6 +433,13 @@ int Run(CLI::App& app, int argc, char** argv) {
     if (lab.output.empty()) {
       fmt::print(stderr, "parley lab: an output WAV is needed (parley lab IN.wav OUT.wav)\n");
       return kExitFailure;
+    }
+    if (lab.pesq.empty()) {
+      const char* from_environment = std::getenv("PARLEY_PESQ");
+      if (from_environment != nullptr && *from_environment != '\0') {
+        lab.pesq = from_environment;
+        lab.pesq_source = "PARLEY_PESQ";
+      }
     }
     return parley::app::RunLab(lab);
   }
