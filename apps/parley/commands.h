@@ -65,6 +65,10 @@ struct LabArgs {
   // gamma; empty: the preset's) and gamma's shape (< 0: the default).
   std::string jitter_dist;
   double jitter_shape = -1;
+  // Delay spikes replacing the preset's (< 0: the preset's).
+  double spike_rate_per_s = -1;
+  double spike_ms = -1;
+  double spike_drain_ms = -1;
   // A P.862 scorer program to score every player with (empty: none); `pesq_source` names
   // where it came from for errors ("--pesq" or "PARLEY_PESQ").
   std::string pesq;

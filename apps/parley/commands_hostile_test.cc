@@ -662,6 +662,10 @@ TEST_F(CommandsHostileTest, LabRefusesDamagedInputAndImpossibleOptions) {
       {{"--jitter-dist", "gamma", "--jitter-shape", "5000"}, "--jitter-shape"},
       {{"--jitter-shape", "3"}, "gamma"},  // the preset's jitter (wifi: Pareto) is not gamma
       {{"--jitter-dist", "gamma", "--jitter", "0"}, "gamma"},
+      {{"--spike-rate", "-1"}, "--spike-rate"},
+      {{"--spike-ms", "nan"}, "--spike-ms"},
+      {{"--spike-drain", "1e9"}, "--spike-drain"},
+      {{"--preset", "perfect", "--spike-rate", "1", "--spike-ms", "100"}, "spike_drain_ms"},
       {{"--fixed-delay", "nan"}, "--fixed-delay"},
       {{"--seed", "-1"}, "--seed"},
       {{"--pt", "300"}, "--pt"},

@@ -74,6 +74,9 @@ Result<lab::ImpairmentConfig> BuildImpairment(const ImpairArgs& args) {
     overrides.jitter_distribution = *distribution;
   }
   overrides.jitter_shape = args.jitter_shape;
+  overrides.spike_rate_per_s = args.spike_rate_per_s;
+  overrides.spike_ms = args.spike_ms;
+  overrides.spike_drain_ms = args.spike_drain_ms;
   overrides.seed = args.seed;
   auto config = lab::ResolveNetwork(args.preset, overrides);
   if (!config) return Error{"impairment: " + config.error().message};

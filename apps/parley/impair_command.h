@@ -20,6 +20,9 @@ struct ImpairArgs {
   std::optional<double> jitter_ms;      // mean jitter, ms >= 0 (exponential if the preset has none)
   std::optional<std::string> jitter_dist;  // uniform, exponential, pareto, gamma: the preset's else
   std::optional<double> jitter_shape;      // gamma's shape
+  std::optional<double> spike_rate_per_s;  // delay spikes replacing the preset's: per s,
+  std::optional<double> spike_ms;          // height,
+  std::optional<double> spike_drain_ms;    // and drain time
   std::optional<uint64_t> seed;            // upstream seed; downstream uses seed + 1
   double duration_s = 0.0;                 // 0: until SIGINT or SIGTERM
 };

@@ -21,6 +21,9 @@ Status ApplyNetwork(const LabArgs& args, lab::LabRunConfig& config) {
     overrides.jitter_distribution = *distribution;
   }
   if (args.jitter_shape >= 0) overrides.jitter_shape = args.jitter_shape;
+  if (args.spike_rate_per_s >= 0) overrides.spike_rate_per_s = args.spike_rate_per_s;
+  if (args.spike_ms >= 0) overrides.spike_ms = args.spike_ms;
+  if (args.spike_drain_ms >= 0) overrides.spike_drain_ms = args.spike_drain_ms;
   overrides.seed = args.seed;
   auto model = lab::ResolveNetwork(args.preset, overrides, &config.network_label);
   if (!model.ok()) return model.error();

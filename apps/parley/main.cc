@@ -235,6 +235,18 @@ int Run(CLI::App& app, int argc, char** argv) {
                    "Shape k of gamma jitter (default 2; standard deviation = mean / sqrt(k))")
       ->check(kFinite)
       ->check(CLI::Range(parley::lab::kMinJitterShape, parley::lab::kMaxJitterShape));
+  lab_cmd
+      ->add_option("--spike-rate", lab.spike_rate_per_s,
+                   "Delay spikes per second (Poisson), replacing the preset's; 0: none")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 100.0));
+  lab_cmd->add_option("--spike-ms", lab.spike_ms, "Delay a spike adds at once, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 10000.0));
+  lab_cmd
+      ->add_option("--spike-drain", lab.spike_drain_ms, "Time a spike takes to drain back to 0, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 60000.0));
   lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")
       ->capture_default_str()
       ->check(kNotNegative);
@@ -296,6 +308,19 @@ int Run(CLI::App& app, int argc, char** argv) {
                    "Shape k of gamma jitter (default 2; standard deviation = mean / sqrt(k))")
       ->check(kFinite)
       ->check(CLI::Range(parley::lab::kMinJitterShape, parley::lab::kMaxJitterShape));
+  impair_cmd
+      ->add_option("--spike-rate", impair.spike_rate_per_s,
+                   "Delay spikes per second (Poisson), replacing the preset's; 0: none")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 100.0));
+  impair_cmd->add_option("--spike-ms", impair.spike_ms, "Delay a spike adds at once, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 10000.0));
+  impair_cmd
+      ->add_option("--spike-drain", impair.spike_drain_ms,
+                   "Time a spike takes to drain back to 0, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 60000.0));
   impair_cmd->add_option("--seed", impair.seed, "Seed of the upstream model (downstream: seed + 1)")
       ->check(kNotNegative);
   impair_cmd

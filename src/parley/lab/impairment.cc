@@ -444,6 +444,17 @@ Result<ImpairmentConfig> ResolveNetwork(std::string_view preset, const NetworkOv
       (overrides.jitter_distribution || overrides.jitter_shape)) {
     text += fmt::format(" (shape {:g})", model.jitter_shape);
   }
+  if (overrides.spike_rate_per_s) model.spike_rate_per_s = *overrides.spike_rate_per_s;
+  if (overrides.spike_ms) model.spike_ms = *overrides.spike_ms;
+  if (overrides.spike_drain_ms) model.spike_drain_ms = *overrides.spike_drain_ms;
+  if (overrides.spike_rate_per_s || overrides.spike_ms || overrides.spike_drain_ms) {
+    if (model.spike_rate_per_s > 0 && model.spike_ms > 0) {
+      text += fmt::format(", spikes of {} ms draining over {} ms, {}/s", number(model.spike_ms),
+                          number(model.spike_drain_ms), number(model.spike_rate_per_s));
+    } else {
+      text += ", no spikes";
+    }
+  }
   if (overrides.seed) model.seed = *overrides.seed;
   if (Status s = model.Validate(); !s.ok()) return s.error();
   if (label != nullptr) *label = text + ", seed " + std::to_string(model.seed);

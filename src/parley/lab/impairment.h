@@ -171,6 +171,11 @@ struct NetworkOverrides {
   // which must then be above 0); not kNone (jitter_ms 0 turns jitter off).
   std::optional<JitterDistribution> jitter_distribution;
   std::optional<double> jitter_shape;  // gamma's shape; only with a gamma distribution
+  // Delay spikes replacing the preset's (ImpairmentConfig's spike_* fields): events per s,
+  // height ms, drain ms. A rate or height of 0 turns them off.
+  std::optional<double> spike_rate_per_s;
+  std::optional<double> spike_ms;
+  std::optional<double> spike_drain_ms;
   std::optional<uint64_t> seed;
 };
 // `preset` with `overrides` applied and validated; `label` (optional) receives a one-line

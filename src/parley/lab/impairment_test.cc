@@ -387,6 +387,39 @@ TEST(ImpairmentTest, ResolveNetworkTakesAJitterDistributionAndShape) {
   EXPECT_NE(model.error().message.find("jitter_shape"), std::string::npos) << model.error().message;
 }
 
+TEST(ImpairmentTest, ResolveNetworkAddsOrRemovesDelaySpikes) {
+  NetworkOverrides overrides;
+  overrides.spike_rate_per_s = 0.2;
+  overrides.spike_ms = 250.0;
+  overrides.spike_drain_ms = 600.0;
+  overrides.seed = 2;
+  std::string label;
+  auto model = ResolveNetwork("perfect", overrides, &label);
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  EXPECT_EQ(model->spike_rate_per_s, 0.2);
+  EXPECT_EQ(model->spike_ms, 250.0);
+  EXPECT_EQ(model->spike_drain_ms, 600.0);
+  EXPECT_EQ(label, "perfect, spikes of 250 ms draining over 600 ms, 0.2/s, seed 2");
+  // Mean extra delay: rate x height x drain / 2000 = 15 ms.
+  EXPECT_NEAR(MeanDelayMs(RunModel(*model, 100'000)), 20.0 + 15.0, 1.5);
+
+  NetworkOverrides off;
+  off.spike_rate_per_s = 0.0;
+  model = ResolveNetwork("lte-handover", off, &label);
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  EXPECT_EQ(model->spike_rate_per_s, 0.0);
+  EXPECT_EQ(label, "lte-handover, no spikes, seed 1");
+
+  // Spikes that would never drain are refused by name.
+  NetworkOverrides undrained;
+  undrained.spike_rate_per_s = 1.0;
+  undrained.spike_ms = 100.0;
+  model = ResolveNetwork("perfect", undrained);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.error().message.find("spike_drain_ms"), std::string::npos)
+      << model.error().message;
+}
+
 TEST(ImpairmentTest, JitterDistributionNamesParseBack) {
   for (JitterDistribution distribution :
        {JitterDistribution::kUniform, JitterDistribution::kExponential, JitterDistribution::kPareto,
