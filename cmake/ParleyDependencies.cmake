@@ -10,6 +10,8 @@ pkg_check_modules(SRTP2 REQUIRED IMPORTED_TARGET libsrtp2)
 pkg_check_modules(OGG REQUIRED IMPORTED_TARGET ogg)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET fftw3f)
+# The lab only: resampling signals for perceptual scoring exactly as SoX does.
+pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
 # Header-only; used inside the lab's report (not in any public header).
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(fmt REQUIRED)

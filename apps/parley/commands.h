@@ -61,6 +61,18 @@ struct LabArgs {
   double fixed_delay_ms = 60;
   bool no_plot = false;
   bool quiet = false;
+  // Network: the jitter distribution replacing the preset's (uniform, exponential, pareto,
+  // gamma; empty: the preset's) and gamma's shape (< 0: the default).
+  std::string jitter_dist;
+  double jitter_shape = -1;
+  // Delay spikes replacing the preset's (< 0: the preset's).
+  double spike_rate_per_s = -1;
+  double spike_ms = -1;
+  double spike_drain_ms = -1;
+  // A P.862 scorer program to score every player with (empty: none); `pesq_source` names
+  // where it came from for errors ("--pesq" or "PARLEY_PESQ").
+  std::string pesq;
+  std::string pesq_source = "--pesq";
 };
 // Exit code 1 on bad input (one line naming the file, line or field).
 int RunLab(const LabArgs& args);

@@ -70,6 +70,9 @@ class CommandsHostileTest : public ::testing::Test {
     dir_ = new std::string(testing::TempPath("commands_hostile"));
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
+    // parley lab scores with $PARLEY_PESQ when it is set: the commands here run without
+    // one unless a test sets it.
+    unsetenv("PARLEY_PESQ");
     // 2 s of speech: the WAV every command that takes audio is given, and the packets of
     // every packet log.
     std::vector<int16_t> speech = testing::Speech(kRate, 0);
@@ -653,6 +656,16 @@ TEST_F(CommandsHostileTest, LabRefusesDamagedInputAndImpossibleOptions) {
       {{"--jitter", "nan"}, "--jitter"},
       {{"--burst", "0"}, "--burst"},
       {{"--burst", "nan"}, "--burst"},
+      {{"--jitter-dist", "lognormal"}, "--jitter-dist"},
+      {{"--jitter-shape", "0"}, "--jitter-shape"},
+      {{"--jitter-shape", "nan"}, "--jitter-shape"},
+      {{"--jitter-dist", "gamma", "--jitter-shape", "5000"}, "--jitter-shape"},
+      {{"--jitter-shape", "3"}, "gamma"},  // the preset's jitter (wifi: Pareto) is not gamma
+      {{"--jitter-dist", "gamma", "--jitter", "0"}, "gamma"},
+      {{"--spike-rate", "-1"}, "--spike-rate"},
+      {{"--spike-ms", "nan"}, "--spike-ms"},
+      {{"--spike-drain", "1e9"}, "--spike-drain"},
+      {{"--preset", "perfect", "--spike-rate", "1", "--spike-ms", "100"}, "spike_drain_ms"},
       {{"--fixed-delay", "nan"}, "--fixed-delay"},
       {{"--seed", "-1"}, "--seed"},
       {{"--pt", "300"}, "--pt"},
@@ -674,6 +687,89 @@ TEST_F(CommandsHostileTest, LabRefusesDamagedInputAndImpossibleOptions) {
   ExpectOneLineError({"lab", wav, Path("no-such-dir/out.wav"), "--no-plot", "-q"}, "no-such-dir");
 }
 
+TEST_F(CommandsHostileTest, LabPlaysGammaJitterThatReorders) {
+  const std::string out = Path("gamma-out.wav");
+  ExpectSuccess({"lab", Path("speech.wav"), out, "--preset", "perfect", "--delay", "40", "--jitter",
+                 "30", "--jitter-dist", "gamma", "--jitter-shape", "2", "--seed", "3", "--no-plot",
+                 "-q"});
+  const auto report = nlohmann::json::parse(ReadAll(Path("gamma-out.report.json")), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["network"]["description"],
+            "perfect, base delay 40 ms, jitter 30 ms gamma (shape 2), seed 3");
+  EXPECT_GT(report["network"]["packets_reordered"].get<int>(), 10);
+}
+
+// A fake P.862 scorer (no real one in CI): a script printing `output` and exiting with
+// `exit_code`, whatever it is given.
+std::string FakeScorer(const std::string& path, const std::string& output, int exit_code) {
+  WriteAll(path, "#!/bin/sh\necho '" + output + "'\nexit " + std::to_string(exit_code) + "\n");
+  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  return path;
+}
+
+TEST_F(CommandsHostileTest, LabScoresEveryPlayerWithTheScorerGivenAndReportsIt) {
+  const std::string wav = Path("speech.wav");
+  const std::string scorer = FakeScorer(Path("fake-pesq"), "3.1234 MOS-LQO", 0);
+  const Outcome o =
+      ExpectSuccess({"lab", wav, Path("pesq-out.wav"), "--compare", "--no-plot", "--pesq", scorer});
+  EXPECT_NE(o.out.find("PESQ-WB"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("E-MOS"), std::string::npos) << o.out;
+  const auto report = nlohmann::json::parse(ReadAll(Path("pesq-out.report.json")), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["pesq_scorer"], scorer);
+  ASSERT_EQ(report["players"].size(), 4u);
+  for (const auto& player : report["players"]) {
+    EXPECT_DOUBLE_EQ(player["pesq_wb"].get<double>(), 3.1234) << player["name"];
+    EXPECT_DOUBLE_EQ(player["pesq_nb"].get<double>(), 3.1234) << player["name"];
+  }
+
+  // The environment variable stands in for the option; without either, no scores.
+  setenv("PARLEY_PESQ", scorer.c_str(), 1);
+  ExpectSuccess({"lab", wav, Path("pesq-env.wav"), "--no-plot", "-q"});
+  unsetenv("PARLEY_PESQ");
+  const auto from_env =
+      nlohmann::json::parse(ReadAll(Path("pesq-env.report.json")), nullptr, false);
+  ASSERT_FALSE(from_env.is_discarded());
+  EXPECT_DOUBLE_EQ(from_env["players"][0]["pesq_wb"].get<double>(), 3.1234);
+  ExpectSuccess({"lab", wav, Path("pesq-none.wav"), "--no-plot", "-q"});
+  const auto none = nlohmann::json::parse(ReadAll(Path("pesq-none.report.json")), nullptr, false);
+  ASSERT_FALSE(none.is_discarded());
+  EXPECT_TRUE(none["players"][0]["pesq_wb"].is_null());
+  EXPECT_TRUE(none["pesq_scorer"].is_null());
+}
+
+TEST_F(CommandsHostileTest, LabRefusesAScorerThatIsMissingFailsOrPrintsGarbage) {
+  const std::string wav = Path("speech.wav");
+  const std::string out = Path("pesq-bad.wav");
+  const auto expect_no_output = [&] {
+    for (const char* name : {"pesq-bad.wav", "pesq-bad.report.json", "pesq-bad.blocks.csv"}) {
+      EXPECT_FALSE(fs::exists(Path(name))) << name;
+    }
+  };
+  ExpectOneLineError({"lab", wav, out, "--no-plot", "-q", "--pesq", Path("no-such-scorer")},
+                     "no-such-scorer");
+  expect_no_output();
+  setenv("PARLEY_PESQ", Path("no-such-scorer-either").c_str(), 1);
+  ExpectOneLineError({"lab", wav, out, "--no-plot", "-q"}, "PARLEY_PESQ");
+  unsetenv("PARLEY_PESQ");
+  ExpectOneLineError({"lab", wav, out, "--no-plot", "-q", "--pesq", *dir_}, *dir_);
+
+  // Run, but failing or saying nothing a score can be read from: one line naming the
+  // scorer and the player.
+  const std::string failing = FakeScorer(Path("failing-pesq"), "cannot open file", 1);
+  ExpectOneLineError({"lab", wav, out, "--no-plot", "-q", "--pesq", failing},
+                     "failing-pesq, player parley (wb): exit status 1: cannot open file");
+  const std::string garbage = FakeScorer(Path("garbage-pesq"), "Segmentation fault", 0);
+  ExpectOneLineError({"lab", wav, out, "--compare", "--no-plot", "-q", "--pesq", garbage},
+                     "garbage-pesq, player parley (wb): printed no score: 'Segmentation fault'");
+  expect_no_output();
+
+  // A packet log has no input to score against.
+  const std::string log = WriteLog("pesq-log.csv", SpeechLog());
+  ExpectOneLineError({"lab", "--packets", log, out, "--no-plot", "-q", "--pesq", failing},
+                     "packet log");
+}
+
 TEST_F(CommandsHostileTest, ImpairCallTokenAndRelayRefuseBadAddressesValuesAndConfigs) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> impair = {
       {{"--listen", "127.0.0.1:99999", "--forward", "127.0.0.1:6000"}, "--listen"},
@@ -686,6 +782,10 @@ TEST_F(CommandsHostileTest, ImpairCallTokenAndRelayRefuseBadAddressesValuesAndCo
       {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--loss", "nan"}, "--loss"},
       {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--jitter", "inf"}, "--jitter"},
       {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--preset", "nope"}, "nope"},
+      {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--jitter-dist", "nope"},
+       "--jitter-dist"},
+      {{"--listen", "127.0.0.1:0", "--forward", "127.0.0.1:6000", "--jitter-shape", "-1"},
+       "--jitter-shape"},
       {{"--listen", "127.0.0.1:0"}, "--forward"},
   };
   for (const auto& [extra, names] : impair) {

@@ -36,7 +36,10 @@ std::string DescribeLoss(const lab::ImpairmentConfig& c) {
 std::string Describe(const lab::ImpairmentConfig& c) {
   std::string text = fmt::format("delay {:g} ms", c.base_delay_ms);
   if (c.jitter != lab::JitterDistribution::kNone) {
-    text += fmt::format(" + jitter {:g} ms", c.jitter_ms);
+    text += fmt::format(" + jitter {:g} ms {}", c.jitter_ms, lab::JitterDistributionName(c.jitter));
+    if (c.jitter == lab::JitterDistribution::kGamma) {
+      text += fmt::format(" (shape {:g})", c.jitter_shape);
+    }
   }
   text += ", " + DescribeLoss(c);
   if (c.duplicate_rate > 0) text += fmt::format(", {:g} % duplicated", c.duplicate_rate * 100);
@@ -65,6 +68,15 @@ Result<lab::ImpairmentConfig> BuildImpairment(const ImpairArgs& args) {
   overrides.burst_packets = args.burst_packets;
   overrides.delay_ms = args.delay_ms;
   overrides.jitter_ms = args.jitter_ms;
+  if (args.jitter_dist) {
+    auto distribution = lab::ParseJitterDistribution(*args.jitter_dist);
+    if (!distribution) return Error{"--jitter-dist: " + distribution.error().message};
+    overrides.jitter_distribution = *distribution;
+  }
+  overrides.jitter_shape = args.jitter_shape;
+  overrides.spike_rate_per_s = args.spike_rate_per_s;
+  overrides.spike_ms = args.spike_ms;
+  overrides.spike_drain_ms = args.spike_drain_ms;
   overrides.seed = args.seed;
   auto config = lab::ResolveNetwork(args.preset, overrides);
   if (!config) return Error{"impairment: " + config.error().message};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "parley/codec/registry.h"
+#include "parley/lab/child_process.h"
 #include "parley/quality/profile.h"
 
 namespace parley::app {
@@ -14,6 +15,15 @@ Status ApplyNetwork(const LabArgs& args, lab::LabRunConfig& config) {
   if (args.burst_packets > 1) overrides.burst_packets = args.burst_packets;
   if (args.delay_ms >= 0) overrides.delay_ms = args.delay_ms;
   if (args.jitter_ms >= 0) overrides.jitter_ms = args.jitter_ms;
+  if (!args.jitter_dist.empty()) {
+    auto distribution = lab::ParseJitterDistribution(args.jitter_dist);
+    if (!distribution) return Error{"--jitter-dist: " + distribution.error().message};
+    overrides.jitter_distribution = *distribution;
+  }
+  if (args.jitter_shape >= 0) overrides.jitter_shape = args.jitter_shape;
+  if (args.spike_rate_per_s >= 0) overrides.spike_rate_per_s = args.spike_rate_per_s;
+  if (args.spike_ms >= 0) overrides.spike_ms = args.spike_ms;
+  if (args.spike_drain_ms >= 0) overrides.spike_drain_ms = args.spike_drain_ms;
   overrides.seed = args.seed;
   auto model = lab::ResolveNetwork(args.preset, overrides, &config.network_label);
   if (!model.ok()) return model.error();
@@ -102,6 +112,18 @@ Result<lab::LabRunConfig> MakeLabRunConfig(const LabArgs& args) {
   }
   config.play.fixed_delay_ms = args.fixed_delay_ms;
   config.play.engine.seed = args.seed;
+  if (!args.pesq.empty()) {
+    // Checked before the call is played, so that a wrong path costs no waiting.
+    if (config.packet_log) {
+      return Error{args.pesq_source +
+                   ": PESQ scores against the sender's input, and a packet log has none"};
+    }
+    if (!lab::ProgramAvailable(args.pesq)) {
+      return Error{fmt::format("{}: PESQ scorer '{}' not found or not executable", args.pesq_source,
+                               args.pesq)};
+    }
+    config.pesq_scorer = args.pesq;
+  }
   return config;
 }
 

@@ -16,7 +16,10 @@ inline constexpr const char* kLabLegend =
     "delay: send -> playout (mean, p95); conceal: concealed share of played audio; events: "
     "concealment runs;\nlate: packets dropped as too late; fec: packets recovered from "
     "redundancy;\nstretch: audio inserted/removed by time stretching; "
-    "interrupt: concealment runs >= 150 ms (count/seconds);\nzeros: hard zeros played; MOS: "
-    "ITU-T G.107 E-model; segSNR, LSD: against the loss-free decode (higher / lower is better).";
+    "interrupt: concealment runs >= 150 ms (count/seconds);\nzeros: hard zeros played; E-MOS: "
+    "a network-level estimate (ITU-T G.107 E-model from delay and concealed loss: deaf to how "
+    "concealment and stretching sound);\nsegSNR, LSD: against the loss-free decode (higher / "
+    "lower is better); PESQ-WB, PESQ-NB (--pesq): ITU-T P.862.2 / P.862 scores\nof what was "
+    "heard against the sender's input.";
 
 }  // namespace parley::app

@@ -14,10 +14,12 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "call_command.h"
 #include "commands.h"
 #include "impair_command.h"
+#include "parley/lab/impairment.h"
 #include "relay_command.h"
 #include "token_command.h"
 
@@ -67,6 +69,9 @@ const CLI::Validator kNotNegative(
       return {};
     },
     "NOT NEGATIVE");
+
+// What --jitter-dist takes (lab::ParseJitterDistribution's names).
+const std::vector<std::string> kJitterDistributions = {"uniform", "exponential", "pareto", "gamma"};
 
 // The commands there are, comma-separated, when `word` is none of them; nullopt when it is
 // one.
@@ -220,6 +225,28 @@ int Run(CLI::App& app, int argc, char** argv) {
   lab_cmd->add_option("--jitter", lab.jitter_ms, "Mean jitter in ms")
       ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
+  lab_cmd
+      ->add_option("--jitter-dist", lab.jitter_dist,
+                   "Jitter distribution replacing the preset's: uniform, exponential, pareto, "
+                   "gamma (mean: --jitter)")
+      ->check(CLI::IsMember(kJitterDistributions));
+  lab_cmd
+      ->add_option("--jitter-shape", lab.jitter_shape,
+                   "Shape k of gamma jitter (default 2; standard deviation = mean / sqrt(k))")
+      ->check(kFinite)
+      ->check(CLI::Range(parley::lab::kMinJitterShape, parley::lab::kMaxJitterShape));
+  lab_cmd
+      ->add_option("--spike-rate", lab.spike_rate_per_s,
+                   "Delay spikes per second (Poisson), replacing the preset's; 0: none")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 100.0));
+  lab_cmd->add_option("--spike-ms", lab.spike_ms, "Delay a spike adds at once, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 10000.0));
+  lab_cmd
+      ->add_option("--spike-drain", lab.spike_drain_ms, "Time a spike takes to drain back to 0, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 60000.0));
   lab_cmd->add_option("--seed", lab.seed, "Seed of the network model")
       ->capture_default_str()
       ->check(kNotNegative);
@@ -238,6 +265,9 @@ int Run(CLI::App& app, int argc, char** argv) {
       ->check(kFinite)
       ->capture_default_str()
       ->check(CLI::Range(10.0, 2000.0));
+  lab_cmd->add_option("--pesq", lab.pesq,
+                      "Score every player with this ITU-T P.862 scorer program (PESQ-WB and "
+                      "PESQ-NB; default: $PARLEY_PESQ when set)");
   lab_cmd->add_flag("--no-plot", lab.no_plot, "Skip the PNG plot (needs gnuplot)");
   lab_cmd->add_flag("-q,--quiet", lab.quiet, "No table, no progress bar");
 
@@ -268,6 +298,29 @@ int Run(CLI::App& app, int argc, char** argv) {
   impair_cmd->add_option("--jitter", impair.jitter_ms, "Mean jitter in ms")
       ->check(kFinite)
       ->check(CLI::Range(0.0, 10000.0));
+  impair_cmd
+      ->add_option("--jitter-dist", impair.jitter_dist,
+                   "Jitter distribution replacing the preset's: uniform, exponential, pareto, "
+                   "gamma (mean: --jitter)")
+      ->check(CLI::IsMember(kJitterDistributions));
+  impair_cmd
+      ->add_option("--jitter-shape", impair.jitter_shape,
+                   "Shape k of gamma jitter (default 2; standard deviation = mean / sqrt(k))")
+      ->check(kFinite)
+      ->check(CLI::Range(parley::lab::kMinJitterShape, parley::lab::kMaxJitterShape));
+  impair_cmd
+      ->add_option("--spike-rate", impair.spike_rate_per_s,
+                   "Delay spikes per second (Poisson), replacing the preset's; 0: none")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 100.0));
+  impair_cmd->add_option("--spike-ms", impair.spike_ms, "Delay a spike adds at once, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 10000.0));
+  impair_cmd
+      ->add_option("--spike-drain", impair.spike_drain_ms,
+                   "Time a spike takes to drain back to 0, ms")
+      ->check(kFinite)
+      ->check(CLI::Range(0.0, 60000.0));
   impair_cmd->add_option("--seed", impair.seed, "Seed of the upstream model (downstream: seed + 1)")
       ->check(kNotNegative);
   impair_cmd
@@ -405,6 +458,13 @@ int Run(CLI::App& app, int argc, char** argv) {
     if (lab.output.empty()) {
       fmt::print(stderr, "parley lab: an output WAV is needed (parley lab IN.wav OUT.wav)\n");
       return kExitFailure;
+    }
+    if (lab.pesq.empty()) {
+      const char* from_environment = std::getenv("PARLEY_PESQ");
+      if (from_environment != nullptr && *from_environment != '\0') {
+        lab.pesq = from_environment;
+        lab.pesq_source = "PARLEY_PESQ";
+      }
     }
     return parley::app::RunLab(lab);
   }

@@ -38,7 +38,32 @@ Status CheckNonNegative(std::string_view field, double value) {
   return Status::Ok();
 }
 
+constexpr std::array<std::pair<JitterDistribution, std::string_view>, 5> kJitterNames = {{
+    {JitterDistribution::kNone, "none"},
+    {JitterDistribution::kUniform, "uniform"},
+    {JitterDistribution::kExponential, "exponential"},
+    {JitterDistribution::kPareto, "pareto"},
+    {JitterDistribution::kGamma, "gamma"},
+}};
+
 }  // namespace
+
+std::string_view JitterDistributionName(JitterDistribution distribution) {
+  for (const auto& [value, name] : kJitterNames) {
+    if (value == distribution) return name;
+  }
+  return "unknown";
+}
+
+Result<JitterDistribution> ParseJitterDistribution(std::string_view name) {
+  std::string known;
+  for (const auto& [value, known_name] : kJitterNames) {
+    if (value == JitterDistribution::kNone) continue;
+    if (known_name == name) return value;
+    known += (known.empty() ? "" : ", ") + std::string(known_name);
+  }
+  return Error{fmt::format("unknown jitter distribution '{}' (known: {})", name, known)};
+}
 
 Status ImpairmentConfig::Validate() const {
   switch (loss) {
@@ -54,10 +79,16 @@ Status ImpairmentConfig::Validate() const {
     case JitterDistribution::kUniform:
     case JitterDistribution::kExponential:
     case JitterDistribution::kPareto:
+    case JitterDistribution::kGamma:
       break;
     default:
       return Error{
           fmt::format("impairment: jitter distribution {} is unknown", static_cast<int>(jitter))};
+  }
+  if (!std::isfinite(jitter_shape) || jitter_shape < kMinJitterShape ||
+      jitter_shape > kMaxJitterShape) {
+    return Error{fmt::format("impairment: jitter_shape {} is outside [{}, {}]", jitter_shape,
+                             kMinJitterShape, kMaxJitterShape)};
   }
   const std::array<std::pair<std::string_view, double>, 6> probabilities = {{
       {"loss_rate", loss_rate},
@@ -138,6 +169,9 @@ double ImpairmentModel::NextJitterMs() {
       break;
     case JitterDistribution::kPareto:
       fresh = jitter_random_.Pareto(kParetoShape, config_.jitter_ms);
+      break;
+    case JitterDistribution::kGamma:
+      fresh = jitter_random_.Gamma(config_.jitter_shape, config_.jitter_ms);
       break;
   }
   // The first packet starts from a fresh draw, so the correlated series has the
@@ -383,6 +417,43 @@ Result<ImpairmentConfig> ResolveNetwork(std::string_view preset, const NetworkOv
       model.jitter = JitterDistribution::kExponential;
     }
     text += ", jitter " + number(*overrides.jitter_ms) + " ms";
+  }
+  if (overrides.jitter_distribution) {
+    if (*overrides.jitter_distribution == JitterDistribution::kNone) {
+      return Error{
+          "jitter distribution 'none' is not one to choose: a mean jitter of 0 turns "
+          "jitter off"};
+    }
+    // A mean of 0 (given, or the preset's) leaves nothing to distribute.
+    if (model.jitter_ms <= 0) {
+      return Error{fmt::format("jitter distribution '{}' needs a mean jitter above 0 (it is 0)",
+                               JitterDistributionName(*overrides.jitter_distribution))};
+    }
+    model.jitter = *overrides.jitter_distribution;
+    if (!overrides.jitter_ms) text += ", jitter " + number(model.jitter_ms) + " ms";
+    text += fmt::format(" {}", JitterDistributionName(model.jitter));
+  }
+  if (overrides.jitter_shape) {
+    if (model.jitter != JitterDistribution::kGamma) {
+      return Error{fmt::format("jitter_shape {:g} applies to gamma jitter only (this jitter is {})",
+                               *overrides.jitter_shape, JitterDistributionName(model.jitter))};
+    }
+    model.jitter_shape = *overrides.jitter_shape;
+  }
+  if (model.jitter == JitterDistribution::kGamma &&
+      (overrides.jitter_distribution || overrides.jitter_shape)) {
+    text += fmt::format(" (shape {:g})", model.jitter_shape);
+  }
+  if (overrides.spike_rate_per_s) model.spike_rate_per_s = *overrides.spike_rate_per_s;
+  if (overrides.spike_ms) model.spike_ms = *overrides.spike_ms;
+  if (overrides.spike_drain_ms) model.spike_drain_ms = *overrides.spike_drain_ms;
+  if (overrides.spike_rate_per_s || overrides.spike_ms || overrides.spike_drain_ms) {
+    if (model.spike_rate_per_s > 0 && model.spike_ms > 0) {
+      text += fmt::format(", spikes of {} ms draining over {} ms, {}/s", number(model.spike_ms),
+                          number(model.spike_drain_ms), number(model.spike_rate_per_s));
+    } else {
+      text += ", no spikes";
+    }
   }
   if (overrides.seed) model.seed = *overrides.seed;
   if (Status s = model.Validate(); !s.ok()) return s.error();

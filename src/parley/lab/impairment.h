@@ -43,7 +43,19 @@ enum class JitterDistribution {
   kUniform,      // jitter uniform in [0, 2 x jitter_ms): mean jitter_ms
   kExponential,  // mean jitter_ms
   kPareto,       // heavy tail, shape 2.5, mean jitter_ms (Wi-Fi retransmissions)
+  kGamma,        // shape jitter_shape, mean jitter_ms (queueing delay on a busy path)
 };
+
+// "uniform", "exponential", "pareto", "gamma" ("none" for kNone).
+std::string_view JitterDistributionName(JitterDistribution distribution);
+// The distribution called `name` (one of the names above but "none"), or an Error listing
+// them.
+Result<JitterDistribution> ParseJitterDistribution(std::string_view name);
+
+// The range of jitter_shape: below 0.1 the gamma's tail (scale 10 x its mean and more)
+// holds packets for many seconds; above 1000 it is a constant in all but name.
+inline constexpr double kMinJitterShape = 0.1;
+inline constexpr double kMaxJitterShape = 1000.0;
 
 struct ImpairmentConfig {
   // --- loss ---
@@ -61,6 +73,10 @@ struct ImpairmentConfig {
   double base_delay_ms = 20.0;
   JitterDistribution jitter = JitterDistribution::kNone;
   double jitter_ms = 0.0;  // mean of the jitter term
+  // Gamma jitter: the shape k (kMinJitterShape..kMaxJitterShape); the standard deviation is
+  // jitter_ms / sqrt(k). 1 is the exponential; 2 (the default) has a mode at half the mean
+  // and a lighter tail. Other distributions ignore it.
+  double jitter_shape = 2.0;
   // Jitter correlation 0..1: the jitter term is correlation x previous + (1 - correlation)
   // x fresh draw, so consecutive packets see similar queues (as on a real path) and
   // reordering stays realistic. 0: independent per packet.
@@ -151,6 +167,15 @@ struct NetworkOverrides {
   std::optional<double> burst_packets;  // with loss_percent: mean burst > 1 (Gilbert-Elliott)
   std::optional<double> delay_ms;       // base one-way delay
   std::optional<double> jitter_ms;      // mean jitter (exponential if the preset has none; 0: none)
+  // The jitter distribution replacing the preset's (its mean: jitter_ms, else the preset's,
+  // which must then be above 0); not kNone (jitter_ms 0 turns jitter off).
+  std::optional<JitterDistribution> jitter_distribution;
+  std::optional<double> jitter_shape;  // gamma's shape; only with a gamma distribution
+  // Delay spikes replacing the preset's (ImpairmentConfig's spike_* fields): events per s,
+  // height ms, drain ms. A rate or height of 0 turns them off.
+  std::optional<double> spike_rate_per_s;
+  std::optional<double> spike_ms;
+  std::optional<double> spike_drain_ms;
   std::optional<uint64_t> seed;
 };
 // `preset` with `overrides` applied and validated; `label` (optional) receives a one-line

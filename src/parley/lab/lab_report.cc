@@ -70,6 +70,11 @@ double SegmentSnrDb(std::span<const int16_t> ref, std::span<const int16_t> deg) 
   return std::clamp(10 * std::log10(signal / noise), kMinSegmentSnrDb, kMaxSegmentSnrDb);
 }
 
+// A figure that may be absent: a number, or null.
+nlohmann::ordered_json OptionalNumber(const std::optional<double>& value) {
+  return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+}
+
 }  // namespace
 
 NetworkSummary SummarizeNetwork(const LabStream& stream, const std::vector<Delivery>& deliveries,
@@ -240,8 +245,12 @@ std::string ReportJson(const LabReport& report) {
                                {"r_factor", p.r_factor},
                                {"mos", p.mos},
                                {"segmental_snr_db", p.segmental_snr_db},
-                               {"log_spectral_distance_db", p.log_spectral_distance_db}});
+                               {"log_spectral_distance_db", p.log_spectral_distance_db},
+                               {"pesq_wb", OptionalNumber(p.pesq_wb)},
+                               {"pesq_nb", OptionalNumber(p.pesq_nb)}});
   }
+  json["pesq_scorer"] = report.pesq_scorer.empty() ? nlohmann::ordered_json(nullptr)
+                                                   : nlohmann::ordered_json(report.pesq_scorer);
   return json.dump(2) + "\n";
 }
 
@@ -253,11 +262,22 @@ std::string ReportTable(const LabReport& report) {
       report.input, report.duration_s, report.sender, n.description, n.packets_sent, n.packets_lost,
       100.0 * static_cast<double>(n.packets_lost) / std::max<int64_t>(1, n.packets_sent),
       n.packets_duplicated, n.packets_reordered, n.network_delay_mean_ms, n.network_delay_p95_ms);
+  // The E-model's MOS is labelled for what it is: a network-level estimate.
   constexpr const char* kRow =
-      "{:<16} {:>6} {:>6} {:>7} {:>6} {:>6} {:>5} {:>7} {:>9} {:>6} {:>5} {:>6} {:>5}\n";
+      "{:<16} {:>6} {:>6} {:>7} {:>6} {:>6} {:>5} {:>7} {:>9} {:>6} {:>5} {:>6} {:>5}";
+  constexpr const char* kPesqColumns = " {:>7} {:>7}";
+  const bool scored = std::any_of(report.players.begin(), report.players.end(),
+                                  [](const PlayerReport& p) { return p.pesq_wb || p.pesq_nb; });
+  const auto pesq = [](const std::optional<double>& score) {
+    return score ? fmt::format("{:.2f}", *score) : std::string("-");
+  };
   text += fmt::format(kRow, "player", "delay", "p95", "conceal", "events", "late", "fec", "stretch",
-                      "interrupt", "zeros", "MOS", "segSNR", "LSD");
-  text += fmt::format(kRow, "", "ms", "ms", "%", "", "%", "", "%", "n/s", "ms", "", "dB", "dB");
+                      "interrupt", "zeros", "E-MOS", "segSNR", "LSD");
+  if (scored) text += fmt::format(kPesqColumns, "PESQ-WB", "PESQ-NB");
+  text += "\n";
+  text += fmt::format(kRow, "", "ms", "ms", "%", "", "%", "", "%", "n/s", "ms", "net", "dB", "dB");
+  if (scored) text += fmt::format(kPesqColumns, "P.862.2", "P.862");
+  text += "\n";
   for (const PlayerReport& p : report.players) {
     text += fmt::format(kRow, p.name, fmt::format("{:.0f}", p.delay_mean_ms),
                         fmt::format("{:.0f}", p.delay_p95_ms),
@@ -268,6 +288,8 @@ std::string ReportTable(const LabReport& report) {
                         fmt::format("{:.0f}", p.zero_fill_ms), fmt::format("{:.2f}", p.mos),
                         fmt::format("{:.1f}", p.segmental_snr_db),
                         fmt::format("{:.1f}", p.log_spectral_distance_db));
+    if (scored) text += fmt::format(kPesqColumns, pesq(p.pesq_wb), pesq(p.pesq_nb));
+    text += "\n";
   }
   return text;
 }

@@ -1,7 +1,8 @@
 // The lab's report (SPEC C7): for each player of a lab call, the figures a calling
 // engineer reads — delay, concealment, late loss, FEC, time stretching, interruptions, an
-// E-model MOS — and an objective similarity of what was heard to the loss-free decode;
-// as JSON, as a readable table, as a per-block log and as plots.
+// E-model MOS (a network-level estimate) — an objective similarity of what was heard to
+// the loss-free decode and, when a scorer is given, perceptual scores (PESQ, pesq.h); as
+// JSON, as a readable table, as a per-block log and as plots.
 //
 // How each figure is measured:
 //   delay          per played block (normal, fec, insert, remove): block start time minus
@@ -13,7 +14,9 @@
 //   concealment    concealed samples / samples played after playout started.
 //   late loss      packets that arrived but were dropped as too late / packets sent.
 //   events         concealment events: runs of concealed blocks.
-//   MOS            ITU-T G.107 E-model (quality/emodel.h): mouth-to-ear delay = mean delay
+//   MOS            a network-level estimate: what delay and loss predict, blind to how
+//                  concealment and time-stretching sound. ITU-T G.107 E-model
+//                  (quality/emodel.h): mouth-to-ear delay = mean delay
 //                  + packet duration + codec lookahead; loss = the concealed share (what
 //                  the listener lost: network and late loss less what FEC and RED
 //                  recovered), its burst ratio from concealed packets per event; the
@@ -23,8 +26,13 @@
 //                  stretching shifts media by up to a pitch period): segmental SNR
 //                  (clamped -10..35 dB) and log-spectral distance, averaged over blocks
 //                  whose reference is not silent (above -60 dBFS).
+//   PESQ           ITU-T P.862.2 (wideband) and P.862 + P.862.1 (narrowband) MOS-LQO of
+//                  what the listener heard against the sender's input, from an outside
+//                  scorer (pesq.h says how the signals are aligned and prepared); absent
+//                  unless one was given.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +60,8 @@ struct PlayerReport {
   double mos = 0;
   double segmental_snr_db = 0;
   double log_spectral_distance_db = 0;
+  std::optional<double> pesq_wb;  // P.862.2 MOS-LQO, when scored
+  std::optional<double> pesq_nb;  // P.862 + P.862.1 MOS-LQO, when scored
 };
 
 struct NetworkSummary {
@@ -70,6 +80,7 @@ struct LabReport {
   double duration_s = 0;
   NetworkSummary network;
   std::vector<PlayerReport> players;
+  std::string pesq_scorer;  // the scorer program the PESQ scores come from; empty: none
 };
 
 NetworkSummary SummarizeNetwork(const LabStream& stream, const std::vector<Delivery>& deliveries,
@@ -83,7 +94,7 @@ NetworkSummary SummarizeNetwork(const LabStream& stream, const std::vector<Deliv
 
 // The report as JSON (stable field names, documented in docs/lab.md).
 std::string ReportJson(const LabReport& report);
-// The report as a table, one row per player.
+// The report as a table, one row per player; PESQ columns when the players were scored.
 std::string ReportTable(const LabReport& report);
 // The block log: `t_ms,dur_ms,media_ts,kind`, a header line first.
 std::string BlockLogCsv(const PlayerRun& run);

@@ -6,6 +6,7 @@
 
 #include "parley/audio/audio_file.h"
 #include "parley/audio/resampler.h"
+#include "parley/lab/pesq.h"
 
 namespace parley::lab {
 namespace {
@@ -71,6 +72,9 @@ Result<audio::AudioFrame> ReadLabInput(const std::string& path) {
 Result<LabRunResult> RunLab(const LabRunConfig& config,
                             const std::function<void(double)>& progress) {
   if (config.players.empty()) return Error{"no player to run"};
+  if (!config.pesq_scorer.empty() && config.packet_log) {
+    return Error{"PESQ scores against the sender's input, and a packet log has none"};
+  }
   LabRunResult result;
   std::string network = config.network_label;
   if (config.packet_log) {
@@ -108,6 +112,9 @@ Result<LabRunResult> RunLab(const LabRunConfig& config,
   report.sender = config.sender_label;
   report.duration_s = result.stream.duration_ms / 1000.0;
   report.network = SummarizeNetwork(result.stream, result.deliveries, network);
+  const bool scoring = !config.pesq_scorer.empty();
+  // Scoring takes about as long as playing (two scorer runs per player).
+  const double play_share = scoring ? 0.5 : 0.95;
   const double steps = static_cast<double>(config.players.size());
   for (size_t i = 0; i < config.players.size(); ++i) {
     const PlayerKind kind = config.players[i];
@@ -116,7 +123,17 @@ Result<LabRunResult> RunLab(const LabRunConfig& config,
     if (!measured.ok()) return measured.error();
     report.players.push_back(std::move(*measured));
     result.runs.push_back(std::move(run));
-    if (progress) progress(0.05 + 0.95 * static_cast<double>(i + 1) / steps);
+    if (progress) progress(0.05 + play_share * static_cast<double>(i + 1) / steps);
+  }
+  if (scoring) {
+    auto scores = ScorePlayers(config.pesq_scorer, config.input, result.stream, result.runs);
+    if (!scores.ok()) return scores.error();
+    for (size_t i = 0; i < scores->size(); ++i) {
+      report.players[i].pesq_wb = (*scores)[i].wideband;
+      report.players[i].pesq_nb = (*scores)[i].narrowband;
+    }
+    report.pesq_scorer = config.pesq_scorer;
+    if (progress) progress(1.0);
   }
   return result;
 }

@@ -39,6 +39,10 @@ struct LabRunConfig {
   std::vector<PlayerKind> players = {PlayerKind::kParley};
   PlayOptions play;
   int output_rate_hz = 48000;
+  // A P.862 scorer program (pesq.h): when set, every player is scored against `input` and
+  // the report carries PESQ-WB and PESQ-NB. Not with a packet log (no input to score
+  // against).
+  std::string pesq_scorer;
 };
 
 struct LabRunResult {
@@ -55,7 +59,8 @@ struct LabRunResult {
 Result<audio::AudioFrame> ReadLabInput(const std::string& path);
 
 // `progress` (optional) receives the fraction done, 0..1. Errors about the packet log
-// start with `input_label`, about the trace with `network_label`.
+// start with `input_label`, about the trace with `network_label`; a scorer that fails
+// gives an Error naming it and the player (no partial report).
 Result<LabRunResult> RunLab(const LabRunConfig& config,
                             const std::function<void(double)>& progress = {});
 

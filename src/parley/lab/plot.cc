@@ -1,18 +1,11 @@
 #include "parley/lab/plot.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <locale>
@@ -20,7 +13,7 @@
 #include <string_view>
 #include <system_error>
 
-extern char** environ;
+#include "parley/lab/child_process.h"
 
 namespace parley::lab {
 namespace {
@@ -260,68 +253,29 @@ std::string Script(std::span<const PlotSpec> panels, const std::string& png_path
   return script.str();
 }
 
-// Removes a directory tree when it goes out of scope.
-class TempDir {
- public:
-  explicit TempDir(fs::path path) : path_(std::move(path)) {}
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
+// Runs `gnuplot script` with stdin from /dev/null and stdout/stderr into `log_path`.
+Result<ChildExit> RunGnuplot(const fs::path& script_path, const fs::path& log_path) {
+  auto exit = RunChild(std::string(kGnuplot), {script_path.string()}, log_path);
+  if (!exit.ok()) {
+    if (!ProgramAvailable(std::string(kGnuplot))) return Error{std::string(kNotFound)};
+    return Error{"plot: " + exit.error().message};
   }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
+  return exit;
+}
 
- private:
-  fs::path path_;
-};
-
-// The first lines of gnuplot's output that say what went wrong.
+// The first lines of gnuplot's output that say what went wrong. gnuplot echoes the
+// offending command and marks the column with '^': only the lines that carry words count.
 std::string GnuplotComplaint(const fs::path& log_path) {
+  std::string text;
   std::ifstream log(log_path);
   std::string line;
-  std::string text;
   while (std::getline(log, line) && text.size() < kMaxErrorChars) {
-    // gnuplot echoes the offending command and marks the column with '^': keep only the
-    // lines that carry words.
     if (line.find_first_not_of(" \t^") == std::string::npos) continue;
     if (!text.empty()) text += " | ";
     text += line;
   }
   if (text.size() > kMaxErrorChars) text.resize(kMaxErrorChars);
   return text.empty() ? "no message" : text;
-}
-
-// Runs `gnuplot script` with stdin from /dev/null and stdout/stderr into `log_path`.
-// Returns the wait status, or an Error if it could not be started.
-Result<int> RunGnuplot(const fs::path& script_path, const fs::path& log_path) {
-  posix_spawn_file_actions_t actions;
-  if (posix_spawn_file_actions_init(&actions) != 0) {
-    return Error{"plot: posix_spawn_file_actions_init failed"};
-  }
-  const std::string log = log_path.string();
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-
-  std::string program(kGnuplot);
-  std::string script = script_path.string();
-  char* argv[] = {program.data(), script.data(), nullptr};
-  pid_t pid = 0;
-  const int spawn_error = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawn_error == ENOENT) return Error{std::string(kNotFound)};
-  if (spawn_error != 0) {
-    return Error{fmt::format("plot: cannot start gnuplot: {}", std::strerror(spawn_error))};
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return Error{fmt::format("plot: waiting for gnuplot failed: {}", std::strerror(errno))};
-    }
-  }
-  return status;
 }
 
 bool HasPngSignature(const fs::path& path) {
@@ -334,22 +288,7 @@ bool HasPngSignature(const fs::path& path) {
 
 }  // namespace
 
-bool GnuplotAvailable() {
-  const char* path_env = std::getenv("PATH");
-  const std::string path = path_env != nullptr ? path_env : "/usr/bin:/bin";
-  size_t begin = 0;
-  while (begin <= path.size()) {
-    size_t end = path.find(':', begin);
-    if (end == std::string::npos) end = path.size();
-    // An empty PATH entry means the current directory.
-    const std::string dir = end > begin ? path.substr(begin, end - begin) : ".";
-    const fs::path candidate = fs::path(dir) / kGnuplot;
-    std::error_code ec;
-    if (fs::is_regular_file(candidate, ec) && access(candidate.c_str(), X_OK) == 0) return true;
-    begin = end + 1;
-  }
-  return false;
-}
+bool GnuplotAvailable() { return ProgramAvailable(std::string(kGnuplot)); }
 
 Status RenderPlot(const PlotSpec& spec, const std::string& png_path) {
   return RenderPlots(std::span<const PlotSpec>(&spec, 1), png_path);
@@ -374,16 +313,12 @@ Status RenderPlots(std::span<const PlotSpec> panels, const std::string& png_path
   // A hidden name beside the output: ".<file>.XXXXXX".
   std::string hidden = ".";
   hidden += output.filename().string();
-  hidden += ".XXXXXX";
-  std::string pattern = (dir / hidden).string();
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return Error{fmt::format("plot {}: cannot create a temporary directory in {}: {}", png_path,
-                             dir.string(), std::strerror(errno))};
-  }
-  const TempDir temp(pattern);
-  const fs::path script_path = temp.path() / "plot.gp";
-  const fs::path log_path = temp.path() / "gnuplot.log";
-  const fs::path drawn_path = temp.path() / "plot.png";
+  hidden += ".";
+  auto temp = TempDir::Create(dir, hidden);
+  if (!temp.ok()) return Error{fmt::format("plot {}: {}", png_path, temp.error().message)};
+  const fs::path script_path = temp->path() / "plot.gp";
+  const fs::path log_path = temp->path() / "gnuplot.log";
+  const fs::path drawn_path = temp->path() / "plot.png";
   {
     std::ofstream script(script_path);
     script << Script(panels, drawn_path.string());
@@ -392,13 +327,11 @@ Status RenderPlots(std::span<const PlotSpec> panels, const std::string& png_path
     }
   }
 
-  const Result<int> status = RunGnuplot(script_path, log_path);
-  if (!status.ok()) return status.error();
-  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    const std::string how = WIFEXITED(*status) ? fmt::format("exit status {}", WEXITSTATUS(*status))
-                                               : fmt::format("signal {}", WTERMSIG(*status));
-    return Error{
-        fmt::format("plot {}: gnuplot failed ({}): {}", png_path, how, GnuplotComplaint(log_path))};
+  const Result<ChildExit> exit = RunGnuplot(script_path, log_path);
+  if (!exit.ok()) return exit.error();
+  if (!exit->success()) {
+    return Error{fmt::format("plot {}: gnuplot failed ({}): {}", png_path, exit->Describe(),
+                             GnuplotComplaint(log_path))};
   }
   if (!HasPngSignature(drawn_path)) {
     return Error{
