@@ -516,5 +516,42 @@ TEST(PlayoutEnginePaths, LatePacketAfterItsSlotWasConcealedIsDropped) {
   std::printf("late packet: concealed %.1f ms\n", b.stats.concealedSamples / 48.0);
 }
 
+// Adaptive playout: a packet that comes 30 ms after its turn, beyond the jitter the target
+// covers, costs the concealment of its start and nothing else. The rest of it is played
+// in its place, so the delay after it is the delay before it: the listener hears no
+// shift that would have to be stretched back.
+TEST(PlayoutEnginePaths, APacketBeyondTheTargetCostsItsConcealmentNotTheTiming) {
+  const std::vector<int16_t> speech = testing::Speech(kRate);
+  const Stream s = Encode(speech, {});
+  const std::vector<Sent> clean = Packetize(s, 20);
+  const size_t lost = VoicedPacket(speech, s.frame_frames(), 100);  // 2 s in: settled
+  ASSERT_GT(lost, 0u);
+  std::vector<Sent> late = clean;
+  late[lost].arrival_ms += 30;
+  const Playback run = Play(late, PlayoutEngineConfig{});
+  auto delay_at_block = [&](size_t k) {
+    return static_cast<double>(k) * 10.0 - run.blocks[k].media_timestamp / 48.0;
+  };
+  size_t first_concealed = 0;
+  while (first_concealed < run.blocks.size() &&
+         run.blocks[first_concealed].operation != Operation::kExpand) {
+    ++first_concealed;
+  }
+  ASSERT_LT(first_concealed + 1, run.blocks.size());
+  ASSERT_GT(first_concealed, 0u);
+  size_t resumed = first_concealed;
+  while (resumed < run.blocks.size() && run.blocks[resumed].operation == Operation::kExpand) {
+    ++resumed;
+  }
+  ASSERT_LT(resumed, run.blocks.size());
+  const double before = delay_at_block(first_concealed - 1);
+  const double after = delay_at_block(resumed);
+  std::printf("late packet: delay %.1f ms before, %.1f ms after, concealed %.1f ms\n", before,
+              after, run.stats.concealedSamples / 48.0);
+  EXPECT_NEAR(after, before, 1.0);
+  EXPECT_GT(run.stats.concealedSamples, 0u);
+  EXPECT_LE(run.stats.concealedSamples, static_cast<uint64_t>(s.frame_frames()));
+}
+
 }  // namespace
 }  // namespace parley::playout
