@@ -56,7 +56,12 @@ Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
           spare >= config.accelerate_spare_ms) {
         return Operation::kAccelerate;
       }
-      const double under = steered && in.last == Operation::kPreemptiveExpand ? 0.0 : margin;
+      // In speech a slowdown only for a large shortfall: a delay a little short of the
+      // target is raised for free in the next pause, or by the concealment of the next
+      // late packet, and a period inserted into speech is heard.
+      const double short_margin =
+          quiet || !steered ? margin : config.speech_decelerate_margins * margin;
+      const double under = steered && in.last == Operation::kPreemptiveExpand ? 0.0 : short_margin;
       const bool draining = in.floor_complete && spare < config.min_spare_ms;
       if ((delay < in.target_ms - under || draining) &&
           in.buffered_ms >= config.min_decelerate_window_ms) {

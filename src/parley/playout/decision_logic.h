@@ -68,18 +68,22 @@ struct DecisionConfig {
   // stretching silence cannot be heard, so the delay follows the target there and speech
   // is stretched only when it strays past the full margin.
   double quiet_margin_ms = 5.0;
+  // In speech, with the playout delay steered, slow down only when the delay is short of
+  // the target by this many margins: a little short is raised for free in the next pause
+  // or by the concealment of the next late packet, while an inserted period is heard.
+  double speech_decelerate_margins = 2.0;
   double min_spare_ms = 10.0;
   double accelerate_spare_ms = 30.0;
 };
 
 // What the engine knows before a block, in ms of audio unless stated.
 struct DecisionInput {
-  bool started = false;             // playout has begun
-  bool should_start = false;        // DelayManager::ShouldStartPlayout() (when !started)
-  double block_ms = 10.0;           // audio the block needs
-  double sync_ms = 0.0;             // decoded, not yet played
-  double buffered_ms = 0.0;         // sync_ms + the packet buffer's content
-  double target_ms = 0.0;           // DelayManager target
+  bool started = false;       // playout has begun
+  bool should_start = false;  // DelayManager::ShouldStartPlayout() (when !started)
+  double block_ms = 10.0;     // audio the block needs
+  double sync_ms = 0.0;       // decoded, not yet played
+  double buffered_ms = 0.0;   // sync_ms + the packet buffer's content
+  double target_ms = 0.0;     // DelayManager target
   // How late the next sample plays (DelayManager::PlayoutDelayMs): what stretching steers
   // to the target. < 0: not known yet; buffered_ms stands in.
   double playout_delay_ms = -1.0;

@@ -18,6 +18,43 @@ DecisionInput Steady() {
   return in;
 }
 
+// With the playout delay known, it is what is steered, whatever the buffer level: the
+// level swings with the jitter, the delay does not.
+TEST(DecisionLogic, SteersThePlayoutDelayLeaningOnPausesAndHoldingACorrectionToTheTarget) {
+  DecisionInput in = Steady();
+  in.target_ms = 100;  // margin 25 ms
+  in.buffered_ms = 200;
+  in.level_floor_ms = 100;
+  in.playout_delay_ms = 110;  // a full buffer but the delay near the target: nothing to do
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  in.playout_delay_ms = 126;
+  EXPECT_EQ(Decide(in), Operation::kAccelerate);
+  in.last = Operation::kAccelerate;  // once started, on to the target
+  in.playout_delay_ms = 101;
+  EXPECT_EQ(Decide(in), Operation::kAccelerate);
+  in.playout_delay_ms = 100;
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  in.last = Operation::kNormal;
+  // In a pause: the accelerate margin stays (a delay above the target costs only delay),
+  in.quiet = true;
+  in.playout_delay_ms = 120;
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  // a shortfall beyond 5 ms is made up (one below the target costs late packets).
+  in.playout_delay_ms = 94;
+  EXPECT_EQ(Decide(in), Operation::kPreemptiveExpand);
+  // In speech a shortfall is made up only beyond two margins.
+  in.quiet = false;
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  in.playout_delay_ms = 51;
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+  in.playout_delay_ms = 49;
+  EXPECT_EQ(Decide(in), Operation::kPreemptiveExpand);
+  // A low buffer level alone (a packet about to arrive) is no reason to slow down.
+  in.playout_delay_ms = 100;
+  in.buffered_ms = 30;
+  EXPECT_EQ(Decide(in), Operation::kNormal);
+}
+
 TEST(DecisionLogic, SilenceUntilStart) {
   DecisionInput in;
   EXPECT_EQ(Decide(in), Operation::kSilence);

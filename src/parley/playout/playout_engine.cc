@@ -249,7 +249,10 @@ void PlayoutEngine::File(const RedBlocks& blocks, size_t count, int64_t primary_
     }
     const bool accepted = outcome.result == PacketBuffer::InsertResult::kInserted ||
                           outcome.result == PacketBuffer::InsertResult::kReplacedRedundant;
-    if (accepted && !redundant) delay_.Update(info.timestamp, clock_rate_hz_, arrival);
+    // A packet too late to play is measured all the same: it is the tail the target has to
+    // cover, and leaving it out would make the target blind to exactly the packets it lost.
+    const bool late = outcome.result == PacketBuffer::InsertResult::kLate;
+    if ((accepted || late) && !redundant) delay_.Update(info.timestamp, clock_rate_hz_, arrival);
   }
 }
 
@@ -404,8 +407,8 @@ bool PlayoutEngine::DecodeNext(Operation& op) {
   (void)buffer_.PopNext();
   if (!decoded.ok()) return false;
   last_was_dtx_ = false;
-  const int skip = std::min(*decoded, static_cast<int>(skip_ticks * config_.output_rate_hz /
-                                                      clock_rate_hz_));
+  const int skip =
+      std::min(*decoded, static_cast<int>(skip_ticks * config_.output_rate_hz / clock_rate_hz_));
   const int frames = *decoded - skip;
   recorder_.OnJitterBufferEmitted(
       static_cast<uint64_t>(frames), waited,
@@ -507,8 +510,8 @@ int PlayoutEngine::Stretch(Operation op, int quiet_limit_frames) {
   const auto in = std::span<const int16_t>(sync_).first(static_cast<size_t>(window * channels_));
   // A pause is stretched freely (nothing to hear) but never past the target, which would
   // only have to be undone; speech within the budget, a whole period at a time.
-  const int budget = quiet_limit_frames > 0 ? quiet_limit_frames
-                                       : static_cast<int>(budget_.available_frames());
+  const int budget =
+      quiet_limit_frames > 0 ? quiet_limit_frames : static_cast<int>(budget_.available_frames());
   const int rest = (sync_frames_ - window) * channels_;
   if (op == Operation::kAccelerate) {
     const StretchResult r = stretch_.Accelerate(in, scratch_, budget);
@@ -634,8 +637,9 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
       const double off_target_ms = std::abs(
           (in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms) - in.target_ms);
       info.frames_changed = Stretch(
-          op, in.quiet ? std::max(1, static_cast<int>(off_target_ms * config_.output_rate_hz / 1000.0))
-                       : 0);
+          op, in.quiet
+                  ? std::max(1, static_cast<int>(off_target_ms * config_.output_rate_hz / 1000.0))
+                  : 0);
       if (info.frames_changed == 0) op = Operation::kNormal;
       FillSync(block_frames_, op);
       break;
