@@ -1,4 +1,4 @@
-// A timestamped stream (seeds/001 framing) arrives from sockets and files in pieces. The
+// A timestamped stream arrives from sockets and files in pieces. The
 // first input byte seeds the chunk sizes; the frames read must not depend on them.
 #include <cstddef>
 #include <cstdint>

@@ -60,7 +60,7 @@ TEST(ResamplerTest, CreateRejectsBadParameters) {
   EXPECT_THROW(Resample(Mono(44000, {1, 2}), 48000), std::invalid_argument);
 }
 
-// SPEC C1: a 1 kHz tone survives 48 -> 8 -> 48 kHz with SNR >= 40 dB.
+// A 1 kHz tone survives 48 -> 8 -> 48 kHz with SNR >= 40 dB.
 TEST(ResamplerTest, ToneSurvives48kTo8kAndBackAbove40DbSnr) {
   const std::vector<int16_t> tone = Tone(1000, 48000, 1.0);
   const AudioFrame down = Resample(Mono(48000, tone), 8000);
@@ -71,7 +71,7 @@ TEST(ResamplerTest, ToneSurvives48kTo8kAndBackAbove40DbSnr) {
   EXPECT_GE(snr_db, 40.0);
 }
 
-// SPEC C1: a 6 kHz tone is attenuated >= 40 dB on the way down to 8 kHz (it would alias
+// A 6 kHz tone is attenuated >= 40 dB on the way down to 8 kHz (it would alias
 // to 2 kHz). Measured over the whole signal, onset included.
 TEST(ResamplerTest, SixKilohertzToneIsAttenuatedAtLeast40DbGoingTo8k) {
   const std::vector<int16_t> tone = Tone(6000, 48000, 1.0);

@@ -27,7 +27,7 @@
 // last decoded packet repeated with a decaying gain (kRepeatDecayPerPacket down to
 // kRepeatFloorGain) rather than zeros; a codec PLC that fades to silence within a long
 // gap hands over to that repetition at the floor gain. This is an offline tool's
-// concealment: the adaptive playout engine (SPEC C5: merge, time-scale modification,
+// concealment: the adaptive playout engine (merge, time-scale modification,
 // comfort noise) comes later and will replace it. Ogg Opus output keeps the Opus
 // packets as they were sent and fills each gap with MakeOpusGapPacket() packets, so the
 // file lasts as long as the stream and any player conceals over the gap.

@@ -1,4 +1,4 @@
-// The fixed-delay baselines: the simple client of seeds/003 (zero fill) and the same buffer
+// The fixed-delay baselines: the simple WebSocket client (zero fill) and the same buffer
 // with the codec's packet loss concealment.
 //
 // Timing. The playout clock starts when the first packet arrives (time T0, timestamp ts0):
@@ -11,7 +11,7 @@
 //
 // Slots. Packets are kept encoded, one slot per packet of frame_ms, decoded in order when
 // their turn comes (the decoder's state, and its PLC, need the stream in order). 60 slots,
-// the most the seeds/003 client holds: a packet 60 slots ahead of the oldest waiting one
+// the most the simple client holds: a packet 60 slots ahead of the oldest waiting one
 // takes its slot and the older is dropped (discarded). Packets of another duration, of
 // another payload type or that do not parse are discarded: these players serve the lab's
 // constant-frame streams.
@@ -33,7 +33,7 @@
 namespace parley::lab {
 namespace {
 
-// Packets held at most (seeds/003's client: 60 frames).
+// Packets held at most (the simple client's: 60 frames).
 constexpr int kSlots = 60;
 // Largest payload kept: an MTU, above any voice packet of the lab's codecs at 20 ms
 // except L16 at high rates, which gets its own size (see SlotBytes).

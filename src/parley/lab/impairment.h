@@ -1,4 +1,4 @@
-// The network impairment model of the lab (SPEC C7): what happens to each packet between
+// The network impairment model of the lab: what happens to each packet between
 // sender and receiver. Loss (Bernoulli or Gilbert-Elliott), one-way delay = base + jitter
 // + delay spikes that drain, reordering as a consequence of the delays, duplication, and a
 // bandwidth cap with a bounded queue. Seeded with base/random.h's portable generator: a

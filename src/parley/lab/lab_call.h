@@ -1,4 +1,4 @@
-// A lab call (SPEC C7): speech in, encoded as a sender would, each packet given a fate by
+// A lab call: speech in, encoded as a sender would, each packet given a fate by
 // the impairment model (or a trace, or a recorded packet log), played through parley's
 // playout engine and the baselines on a simulated clock: exactly what each listener hears.
 //

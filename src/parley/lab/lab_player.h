@@ -102,7 +102,7 @@ std::unique_ptr<LabPlayer> MakeEnginePlayer(const Clock& clock, const StreamForm
 // after the first packet (ts0) arrived; playout starts at the first pull at or after that
 // packet's due time and then runs at exactly that delay. A packet that is not there when
 // its slot is due is lost (late packets dropped). The hole is filled with zeros
-// (`codec_plc` false: the simple client of seeds/003) or with the codec's PLC (zeros when
+// (`codec_plc` false: the simple WebSocket client) or with the codec's PLC (zeros when
 // it has none). Opus decodes at any output rate; other codecs only at their own (else
 // std::invalid_argument).
 std::unique_ptr<LabPlayer> MakeFixedPlayer(const Clock& clock, const StreamFormat& format,

@@ -1,4 +1,4 @@
-// The lab's report (SPEC C7): for each player of a lab call, the figures a calling
+// The lab's report: for each player of a lab call, the figures a calling
 // engineer reads — delay, concealment, late loss, FEC, time stretching, interruptions, an
 // E-model MOS (a network-level estimate) — an objective similarity of what was heard to
 // the loss-free decode and, when a scorer is given, perceptual scores (PESQ, pesq.h); as

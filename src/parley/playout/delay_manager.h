@@ -37,7 +37,7 @@
 //
 // Fixed mode (Config::Fixed): the target stays at start_frames x frame, playout starts
 // when that much audio is buffered (no time-out) and the buffer holds at most max_frames
-// x frame: the WebSocket client of seeds/003 (3 and 60 frames of 20 ms).
+// x frame: a simple WebSocket client (3 and 60 frames of 20 ms).
 //
 // Threading: not thread-safe; one instance per stream. Not copyable.
 #pragma once
@@ -51,7 +51,7 @@
 
 namespace parley::playout {
 
-// kAdaptive: the target follows the measured delays; kFixed: it stays put (seeds/003).
+// kAdaptive: the target follows the measured delays; kFixed: it stays put (a simple client's fixed buffer).
 enum class DelayMode { kAdaptive, kFixed };
 
 struct DelayManagerConfig {
@@ -79,7 +79,7 @@ struct DelayManagerConfig {
   std::chrono::milliseconds min_delay{0};
   std::chrono::milliseconds max_delay{1000};
   // Target before any packet arrived; it then falls toward the measured quantile at the
-  // limited rate, so a call starts cautious. 60 ms (three 20 ms packets, as seeds/003
+  // limited rate, so a call starts cautious. 60 ms (three 20 ms packets, as a simple client
   // starts). In [min_delay, max_delay].
   std::chrono::milliseconds initial_target{60};
   // Fastest fall of the target, in ms per second of arrival time. 40 ms/s: 4 % of real
@@ -100,7 +100,7 @@ struct DelayManagerConfig {
   // 10 ms pull). >= 0.
   std::chrono::milliseconds max_start_wait{70};
 
-  // The fixed buffer of seeds/003: target = start threshold = start_frames x frame, at
+  // The fixed buffer of a simple WebSocket client: target = start threshold = start_frames x frame, at
   // most max_frames x frame buffered, no start time-out. Throws std::invalid_argument
   // unless frame > 0 and 1 <= start_frames <= max_frames.
   static DelayManagerConfig Fixed(std::chrono::milliseconds frame = std::chrono::milliseconds(20),

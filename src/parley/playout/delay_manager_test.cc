@@ -191,7 +191,7 @@ TEST(DelayManagerTest, FixedModeHoldsItsTarget) {
   delay.Update(0, 8000, At(0));
   EXPECT_FALSE(delay.ShouldStartPlayout(40.0, At(40)));
   EXPECT_TRUE(delay.ShouldStartPlayout(60.0, At(40)));
-  // No time-out: it waits for the third frame as seeds/003 does.
+  // No time-out: it waits for the third frame as a simple WebSocket client does.
   EXPECT_FALSE(delay.ShouldStartPlayout(40.0, At(10'000)));
   // Spikes do not move it.
   delay.Update(160, 8000, At(20 + 500));

@@ -8,7 +8,7 @@
 //
 // Timestamps are unwrapped 64-bit values in the stream's clock units ("ticks": RTP clock
 // units, e.g. 48000 per second for Opus; 1000 per second for the epoch-millisecond
-// timestamped frames of seeds/001). Unwrap RTP's 32-bit timestamp and 16-bit sequence
+// timestamped frames). Unwrap RTP's 32-bit timestamp and 16-bit sequence
 // number with rtp::TimestampUnwrapper / rtp::SequenceNumberUnwrapper before inserting.
 //
 // Rules on Insert():
@@ -97,7 +97,7 @@ struct PacketBufferConfig {
   // largest Opus packet parley emits. > 0.
   size_t max_payload_bytes = 1500;
   // Timestamp differences up to this are not gaps (nor lateness): 0 for RTP, 2 ms for
-  // timestamped frames (seeds/001's timestampEpsilon). >= 0.
+  // timestamped frames (whose epoch-millisecond stamps jitter by a millisecond). >= 0.
   std::chrono::milliseconds gap_tolerance{0};
   // Duration assumed for a packet inserted with duration 0 before any packet of known
   // duration was seen (afterwards: the last known duration). > 0.

@@ -218,7 +218,7 @@ TEST(PacketBufferTest, UnknownDurationUsesLastKnownThenDefault) {
   EXPECT_EQ(buffer.ContentTicks(), 960);
 }
 
-// seeds/001: epoch-millisecond stamps (1000 ticks per second) that jitter by +-1 ms are
+// Timestamped frames: epoch-millisecond stamps (1000 ticks per second) that jitter by +-1 ms are
 // not loss under the 2 ms tolerance; a missing 20 ms frame is.
 TEST(PacketBufferTest, TimestampedFramesToleranceOf2Ms) {
   PacketBufferConfig config;

@@ -1,4 +1,4 @@
-// The playout engine: RTP packets in, a steady 10 ms stream of audio out (SPEC C5). It
+// The playout engine: RTP packets in, a steady 10 ms stream of audio out. It
 // ties together the packet buffer, the target delay, the decoders and the DSP (time
 // stretching, concealment, merge, comfort noise), choosing per block with
 // decision_logic.h, and feeds the statistics recorder.

@@ -1,4 +1,4 @@
-// The real-time player of seeds/001: pulls a 10 ms block from a PlayoutEngine at every
+// The real-time player: pulls a 10 ms block from a PlayoutEngine at every
 // tick of the media clock, hands it to an AudioSink, and turns the engine's concealment
 // into loss events for a PlayoutListener.
 //

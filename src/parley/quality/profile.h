@@ -1,4 +1,4 @@
-// The profile ladder (SPEC C6): what a sender encodes with at each quality level, as data.
+// The profile ladder: what a sender encodes with at each quality level, as data.
 // The relay's quality judge moves a link up and down this ladder; the lab encodes with
 // any rung (`parley lab --profile degraded`).
 //

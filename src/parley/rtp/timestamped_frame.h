@@ -1,4 +1,4 @@
-// The timestamped frame (seeds/001) and a stream of them for files and sockets.
+// The timestamped frame and a stream of them for files and sockets.
 //
 // A timestamped frame is one Opus packet stamped with the wall-clock time it belongs to:
 //

@@ -26,7 +26,7 @@
 // when the message breaks a rule the parser enforces (API misuse): whatever Serialize
 // writes, the matching Parse reads back as an equal message.
 //
-// Reserved for the quality messages of seeds/002 (SPEC C8), not parsed in version 1:
+// Reserved for the quality messages (the relay's quality judge), not parsed in version 1:
 // relay -> client "quality_directive", "upgrade_proposal", "upgrade_confirm";
 // client -> relay "upgrade_accept", "upgrade_reject".
 //
