@@ -34,7 +34,7 @@
 
 #include "fuzz_input.h"
 #include "parley/base/clock.h"
-#include "parley/relay/log.h"
+#include "parley/base/log.h"
 #include "parley/relay/media_router.h"
 #include "parley/relay/signaling_rooms.h"
 #include "parley/session/signaling.h"

@@ -10,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-#include "parley/relay/log.h"
+#include "parley/base/log.h"
 #include "parley/relay/relay.h"
 #include "parley/session/relay_config.h"
 #include "parley/session/validation.h"
@@ -25,7 +25,7 @@ constexpr long kHealthCheckNs = 200'000'000;
 }  // namespace
 
 int RunRelay(const RelayArgs& args) {
-  Result<relay::LogLevel> level = relay::ParseLogLevel(args.log_level);
+  Result<LogLevel> level = ParseLogLevel(args.log_level);
   if (!level) {
     fmt::print(stderr, "parley relay: --log-level: {}\n", level.error().message);
     return kExitFailure;
@@ -43,7 +43,7 @@ int RunRelay(const RelayArgs& args) {
     }
   }
 
-  relay::Logger logger(*level);
+  Logger logger(*level);
   Result<session::RelayConfig> config = session::LoadRelayConfig(args.config);
   if (!config) {
     logger.Error("config_invalid", {{"error", config.error().message}});
@@ -74,7 +74,7 @@ int RunRelay(const RelayArgs& args) {
   return ServeRelay(relay, logger, signals);
 }
 
-int ServeRelay(relay::Relay& relay, relay::Logger& logger, const sigset_t& signals) {
+int ServeRelay(relay::Relay& relay, Logger& logger, const sigset_t& signals) {
   int exit_code = 0;
   for (;;) {
     const timespec wait{.tv_sec = 0, .tv_nsec = kHealthCheckNs};

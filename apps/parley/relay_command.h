@@ -7,8 +7,10 @@
 
 #include <string>
 
-namespace parley::relay {
+namespace parley {
 class Logger;
+}  // namespace parley
+namespace parley::relay {
 class Relay;
 }  // namespace parley::relay
 
@@ -34,6 +36,6 @@ int RunRelay(const RelayArgs& args);
 // Returns 0 after a signal; 1 when the media socket failed (logged as relay_exiting, after
 // the relay's media_loop_failed), so that a supervisor restarts the relay rather than
 // leave signaling up with a dead media plane.
-int ServeRelay(relay::Relay& relay, relay::Logger& logger, const sigset_t& signals);
+int ServeRelay(relay::Relay& relay, Logger& logger, const sigset_t& signals);
 
 }  // namespace parley::app

@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "parley/audio/audio_file.h"
+#include "parley/base/log.h"
 #include "parley/client/call.h"
 #include "parley/container/ogg_opus_reader.h"
-#include "parley/relay/log.h"
 #include "parley/relay/relay.h"
 #include "parley/session/token.h"
 #include "parley/testing/socket_faults.h"
@@ -328,7 +328,7 @@ TEST(RelayCommandTest, KillNineDuringRecordingLeavesEveryFileReadable) {
 TEST(RelayCommandTest, ExitsNonZeroWhenTheMediaSocketFails) {
   std::vector<std::string> lines;
   std::mutex mutex;
-  relay::Logger logger(relay::LogLevel::kInfo, [&](std::string_view line) {
+  Logger logger(LogLevel::kInfo, [&](std::string_view line) {
     std::lock_guard lock(mutex);
     lines.emplace_back(line);
   });

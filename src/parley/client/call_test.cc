@@ -349,7 +349,7 @@ class RelayCallTest : public ::testing::Test {
   }
 
   testing::TcpPortReservation signaling_port_;
-  relay::Logger logger_{relay::LogLevel::kError, [](std::string_view) {}};
+  Logger logger_{LogLevel::kError, [](std::string_view) {}};
   std::unique_ptr<relay::Relay> relay_;
   std::map<std::string, std::vector<int16_t>> sources_;
 };

@@ -126,7 +126,7 @@ class SignalingClientTest : public ::testing::Test {
 
   testing::TcpPortReservation signaling_port_;
   const std::string signaling_address_ = "127.0.0.1:" + std::to_string(signaling_port_.port());
-  relay::Logger logger_{relay::LogLevel::kError, [](std::string_view) {}};
+  Logger logger_{LogLevel::kError, [](std::string_view) {}};
   std::unique_ptr<relay::Relay> relay_;
 };
 

@@ -134,7 +134,8 @@ class AudioDecoder {
   [[nodiscard]] virtual Result<int> PacketSamples(std::span<const uint8_t> payload) const = 0;
 
   // Decodes one payload into `out` (interleaved). Returns samples per channel written.
-  // `out` must hold PacketSamples(payload) * channels() samples.
+  // `out` must hold PacketSamples(payload) * channels() samples; a smaller one is an
+  // Error, and nothing is written beyond `out`.
   [[nodiscard]] virtual Result<int> Decode(std::span<const uint8_t> payload,
                                            std::span<int16_t> out) = 0;
 

@@ -203,6 +203,12 @@ TEST(RegistryTest, EveryCodecRoundTripsOneDefaultPacket) {
     Result<int> samples = dec.PacketSamples(sent);
     ASSERT_TRUE(samples.ok()) << samples.error().message;
     EXPECT_EQ(*samples, frame);
+    // An output one sample short: an Error, and nothing written past it.
+    std::vector<int16_t> guarded(size_t(frame * dec.channels()) + 1, int16_t{0x5A5A});
+    Result<int> short_out = dec.Decode(sent, std::span<int16_t>(guarded).first(guarded.size() - 2));
+    EXPECT_FALSE(short_out.ok());
+    EXPECT_EQ(guarded.back(), 0x5A5A);
+    EXPECT_EQ(guarded[guarded.size() - 2], 0x5A5A);
     std::vector<int16_t> out(size_t(frame * dec.channels()));
     Result<int> decoded = dec.Decode(sent, out);
     ASSERT_TRUE(decoded.ok()) << decoded.error().message;

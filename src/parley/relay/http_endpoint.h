@@ -19,9 +19,9 @@
 #include <string>
 #include <string_view>
 
+#include "parley/base/log.h"
 #include "parley/base/result.h"
 #include "parley/net/udp_socket.h"
-#include "parley/relay/log.h"
 
 namespace parley::relay {
 

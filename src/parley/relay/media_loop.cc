@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "parley/base/counter.h"
 #include "parley/net/poller.h"
 
 namespace parley::relay {
@@ -17,10 +18,6 @@ namespace {
 constexpr size_t kBatch = net::UdpSocket::kMaxBatch;
 constexpr size_t kMinDatagramBytes = 64;
 constexpr size_t kMaxDatagramBytes = 65535;
-
-void Bump(std::atomic<uint64_t>& counter, uint64_t amount) {
-  counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
-}
 
 struct LoopCells {
   std::atomic<uint64_t> batches{0};

@@ -9,8 +9,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "parley/base/counter.h"
+#include "parley/base/spsc_queue.h"
 #include "parley/relay/flat_index_map.h"
-#include "parley/relay/spsc_queue.h"
 #include "parley/rtp/big_endian.h"
 
 namespace parley::relay {
@@ -39,11 +40,6 @@ constexpr size_t kChallengeSlots = 2 * net::UdpSocket::kMaxBatch;
 // read-only): above any compound a client sends (client::kMaxRtcpReportBytes, 1040, plus
 // the SRTCP trailer) and the media loop's 2048-byte datagrams. Larger: undecryptable.
 constexpr size_t kSrtcpScratchBytes = 2048;
-
-// One writer (the media thread): a plain add, published without a locked instruction.
-void Bump(std::atomic<uint64_t>& counter, uint64_t amount) {
-  counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
-}
 
 // A participant as the media thread knows it; indexed by slot.
 struct Participant {

@@ -18,10 +18,11 @@
 #include <vector>
 
 #include "parley/audio/mix_limiter.h"
+#include "parley/base/counter.h"
+#include "parley/base/spsc_queue.h"
 #include "parley/codec/registry.h"
 #include "parley/container/ogg_opus_writer.h"
 #include "parley/playout/playout_engine.h"
-#include "parley/relay/spsc_queue.h"
 #include "parley/rtp/opus_payload.h"
 #include "parley/rtp/red.h"
 #include "parley/rtp/rtp_packet.h"
@@ -54,10 +55,6 @@ constexpr int kMaxFolderSuffix = 1000;
 constexpr double kDrainedMs = 10.0;
 const std::string kMixFileName = "mix.opus";
 
-// One writer per counter: a plain add, published without a locked instruction.
-void Bump(std::atomic<uint64_t>& counter, uint64_t amount = 1) {
-  counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
-}
 void Lower(std::atomic<uint64_t>& gauge) {
   gauge.store(gauge.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }

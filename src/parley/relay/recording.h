@@ -84,9 +84,9 @@
 #include <string_view>
 
 #include "parley/base/clock.h"
+#include "parley/base/log.h"
 #include "parley/base/result.h"
 #include "parley/codec/codec.h"
-#include "parley/relay/log.h"
 #include "parley/relay/media_router.h"
 #include "parley/relay/signaling_server.h"
 

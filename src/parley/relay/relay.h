@@ -33,10 +33,10 @@
 #include <thread>
 
 #include "parley/base/clock.h"
+#include "parley/base/log.h"
 #include "parley/base/result.h"
 #include "parley/net/udp_socket.h"
 #include "parley/relay/http_endpoint.h"
-#include "parley/relay/log.h"
 #include "parley/relay/media_loop.h"
 #include "parley/relay/media_router.h"
 #include "parley/relay/metrics.h"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "parley/base/counter.h"
 #include "parley/rtp/big_endian.h"
 #include "parley/rtp/ntp_time.h"
 #include "parley/rtp/receive_statistics.h"
@@ -22,7 +23,6 @@ constexpr size_t kMaxCnameBytes = 255;
 void Store(std::atomic<uint64_t>& cell, uint64_t value) {
   cell.store(value, std::memory_order_relaxed);
 }
-void Bump(std::atomic<uint64_t>& cell) { Store(cell, cell.load(std::memory_order_relaxed) + 1); }
 
 // Payload octets of an RTP packet (RFC 3550 SR octet count): after the fixed header, the
 // CSRCs and the extension, before the padding. 0 when the header claims more than the

@@ -44,8 +44,8 @@
 #include <string>
 
 #include "parley/base/clock.h"
+#include "parley/base/histogram.h"
 #include "parley/base/random.h"
-#include "parley/relay/histogram.h"
 
 namespace parley::relay {
 

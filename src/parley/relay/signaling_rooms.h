@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "parley/base/clock.h"
+#include "parley/base/log.h"
 #include "parley/net/udp_socket.h"
-#include "parley/relay/log.h"
 #include "parley/relay/media_router.h"
 #include "parley/rtp/srtp_session.h"
 #include "parley/session/relay_config.h"

@@ -57,9 +57,9 @@
 #include <vector>
 
 #include "parley/base/clock.h"
+#include "parley/base/log.h"
 #include "parley/base/result.h"
 #include "parley/net/udp_socket.h"
-#include "parley/relay/log.h"
 #include "parley/relay/media_router.h"
 #include "parley/relay/signaling_rooms.h"
 #include "parley/session/relay_config.h"

@@ -37,6 +37,7 @@
 // names the field and the byte offset.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -133,6 +134,8 @@ ExtensionForm SmallestExtensionForm(std::span<const HeaderExtension> elements);
 // A parsed RTP packet: accessors read the caller's bytes; nothing is copied.
 class RtpPacketView {
  public:
+  // An empty packet: every field 0, no CSRC, extension, padding or payload; packet() is a
+  // 12-byte header of zeros. (Its accessors read that header, never out of bounds.)
   RtpPacketView() = default;
 
   bool marker() const { return (packet_[1] & 0x80) != 0; }
@@ -173,8 +176,10 @@ class RtpPacketView {
  private:
   friend Result<RtpPacketView> ParseRtpPacket(std::span<const uint8_t> packet);
 
-  std::span<const uint8_t> packet_;
-  size_t header_bytes_ = 0;
+  static constexpr std::array<uint8_t, 12> kEmptyHeader{};
+
+  std::span<const uint8_t> packet_ = kEmptyHeader;
+  size_t header_bytes_ = kEmptyHeader.size();
   size_t padding_bytes_ = 0;
   size_t extension_offset_ = 0;
   size_t extension_bytes_ = 0;

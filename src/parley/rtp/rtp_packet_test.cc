@@ -36,6 +36,26 @@ std::vector<int> Ids(const RtpPacketView& view) {
   return ids;
 }
 
+// A view nobody parsed into (a member before the first packet) reads as an empty packet,
+// never out of bounds (ASan would see it).
+TEST(RtpPacketTest, DefaultViewIsAnEmptyPacket) {
+  const RtpPacketView view;
+  EXPECT_FALSE(view.marker());
+  EXPECT_EQ(view.payload_type(), 0);
+  EXPECT_EQ(view.sequence_number(), 0);
+  EXPECT_EQ(view.timestamp(), 0u);
+  EXPECT_EQ(view.ssrc(), 0u);
+  EXPECT_EQ(view.csrc_count(), 0u);
+  EXPECT_FALSE(view.has_padding());
+  EXPECT_FALSE(view.has_extension());
+  EXPECT_TRUE(view.extension_data().empty());
+  EXPECT_FALSE(view.extension_form().has_value());
+  EXPECT_FALSE(view.FindExtension(1).has_value());
+  EXPECT_TRUE(view.payload().empty());
+  EXPECT_EQ(view.header_bytes(), 12u);
+  EXPECT_EQ(view.packet().size(), 12u);
+}
+
 TEST(RtpPacketTest, ParsesHandAssembledPacket) {
   Result<RtpPacketView> parsed = ParseRtpPacket(kHandPacket);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;

@@ -1,10 +1,10 @@
-#include "parley/relay/histogram.h"
+#include "parley/base/histogram.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
-namespace parley::relay {
+namespace parley {
 namespace {
 
 template <typename T>
@@ -45,4 +45,4 @@ HistogramSnapshot Histogram::Snapshot() const {
   return out;
 }
 
-}  // namespace parley::relay
+}  // namespace parley

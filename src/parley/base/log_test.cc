@@ -1,4 +1,4 @@
-#include "parley/relay/log.h"
+#include "parley/base/log.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace parley::relay {
+namespace parley {
 namespace {
 
 // 2026-01-05T09:30:00Z.
@@ -90,4 +90,4 @@ TEST(LoggerTest, ParsesLevelNames) {
 }
 
 }  // namespace
-}  // namespace parley::relay
+}  // namespace parley

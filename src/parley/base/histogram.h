@@ -16,7 +16,7 @@
 #include <memory>
 #include <vector>
 
-namespace parley::relay {
+namespace parley {
 
 struct HistogramSnapshot {
   std::vector<double> upper_bounds;  // ascending; +Inf is implicit after the last
@@ -45,4 +45,4 @@ class Histogram {
   std::atomic<int64_t> sum_scaled_{0};
 };
 
-}  // namespace parley::relay
+}  // namespace parley

@@ -1,4 +1,4 @@
-// Structured logs of the relay: one JSON object per line, for a log shipper to read.
+// Structured logs: one JSON object per line, for a log shipper to read.
 //
 //   {"ts":"2026-01-05T09:30:00.123Z","level":"info","event":"participant_joined",
 //    "room":"standup","participant_id":7,"identity":"alice","ssrc":1234}
@@ -27,7 +27,7 @@
 #include "parley/base/clock.h"
 #include "parley/base/result.h"
 
-namespace parley::relay {
+namespace parley {
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 
@@ -94,4 +94,4 @@ class Logger {
   std::mutex mutex_;  // serialises sink_ calls
 };
 
-}  // namespace parley::relay
+}  // namespace parley

@@ -1,4 +1,4 @@
-#include "parley/relay/spsc_queue.h"
+#include "parley/base/spsc_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace parley::relay {
+namespace parley {
 namespace {
 
 TEST(SpscQueueTest, FifoUntilFullThenRefuses) {
@@ -70,4 +70,4 @@ TEST(SpscQueueTest, TwoThreadsTransferEveryValueInOrder) {
 }
 
 }  // namespace
-}  // namespace parley::relay
+}  // namespace parley

@@ -1,4 +1,4 @@
-#include "parley/relay/histogram.h"
+#include "parley/base/histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace parley::relay {
+namespace parley {
 namespace {
 
 TEST(HistogramTest, CountsEachValueInTheFirstBucketThatHoldsIt) {
@@ -55,4 +55,4 @@ TEST(HistogramTest, RefusesBoundsThatAreNotStrictlyAscending) {
 }
 
 }  // namespace
-}  // namespace parley::relay
+}  // namespace parley

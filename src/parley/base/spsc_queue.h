@@ -20,7 +20,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-namespace parley::relay {
+namespace parley {
 
 template <typename T>
 class SpscQueue {
@@ -72,4 +72,4 @@ class SpscQueue {
   alignas(kCacheLine) std::atomic<size_t> tail_{0};  // next slot to write; producer writes
 };
 
-}  // namespace parley::relay
+}  // namespace parley

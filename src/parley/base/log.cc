@@ -1,4 +1,4 @@
-#include "parley/relay/log.h"
+#include "parley/base/log.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
-namespace parley::relay {
+namespace parley {
 namespace {
 
 // Length of the valid UTF-8 sequence at text[i], or 0 when the bytes there are not one
@@ -169,4 +169,4 @@ void Logger::Log(LogLevel level, std::string_view event, std::initializer_list<L
   sink_(line);
 }
 
-}  // namespace parley::relay
+}  // namespace parley
