@@ -42,6 +42,8 @@
 
 namespace {
 
+using parley::Logger;
+using parley::LogLevel;
 using parley::SimulatedClock;
 using parley::fuzz::FuzzInput;
 using parley::session::ErrorCode;
