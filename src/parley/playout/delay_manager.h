@@ -51,7 +51,8 @@
 
 namespace parley::playout {
 
-// kAdaptive: the target follows the measured delays; kFixed: it stays put (a simple client's fixed buffer).
+// kAdaptive: the target follows the measured delays; kFixed: it stays put (a simple client's fixed
+// buffer).
 enum class DelayMode { kAdaptive, kFixed };
 
 struct DelayManagerConfig {
@@ -100,9 +101,9 @@ struct DelayManagerConfig {
   // 10 ms pull). >= 0.
   std::chrono::milliseconds max_start_wait{70};
 
-  // The fixed buffer of a simple WebSocket client: target = start threshold = start_frames x frame, at
-  // most max_frames x frame buffered, no start time-out. Throws std::invalid_argument
-  // unless frame > 0 and 1 <= start_frames <= max_frames.
+  // The fixed buffer of a simple WebSocket client: target = start threshold = start_frames x frame,
+  // at most max_frames x frame buffered, no start time-out. Throws std::invalid_argument unless
+  // frame > 0 and 1 <= start_frames <= max_frames.
   static DelayManagerConfig Fixed(std::chrono::milliseconds frame = std::chrono::milliseconds(20),
                                   int start_frames = 3, int max_frames = 60);
 };

@@ -102,8 +102,8 @@ TEST(DelayManagerTest, HeavyTailedJitterKeepsTargetNearItsQuantile) {
 }
 
 // A 300 ms stall: packets sent during it all arrive when it ends. The second of them
-// confirms the step and raises the target at once to the smaller of the two delays; afterwards the target falls at most 40 ms/s, and is back within
-// 10 ms of its baseline after N = 8 s.
+// confirms the step and raises the target at once to the smaller of the two delays; afterwards the
+// target falls at most 40 ms/s, and is back within 10 ms of its baseline after N = 8 s.
 TEST(DelayManagerTest, SpikeRaisesTargetAtOnceThenShrinksAtBoundedRate) {
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> small(0.0, 5.0);

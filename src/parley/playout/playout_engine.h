@@ -216,9 +216,9 @@ class PlayoutEngine {
   int sync_frames_ = 0;
   int segment_count_ = 0;
   bool started_ = false;
-  bool concealing_ = false;    // the sync buffer ends in concealment: merge the next decode
-  bool codec_concealed_ = false;  // and all of it came from the codec's PLC
-  bool last_was_dtx_ = false;  // the last packet was a DTX frame (<= 2 bytes)
+  bool concealing_ = false;        // the sync buffer ends in concealment: merge the next decode
+  bool codec_concealed_ = false;   // and all of it came from the codec's PLC
+  bool last_was_dtx_ = false;      // the last packet was a DTX frame (<= 2 bytes)
   bool last_block_quiet_ = false;  // the last block emitted was below quiet_power_
   bool overflow_pending_ = false;
   int64_t concealed_ticks_ = 0;  // concealed since the playout point, RTP ticks
