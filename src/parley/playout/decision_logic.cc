@@ -48,7 +48,7 @@ Operation Decide(const DecisionInput& in, const DecisionConfig& config) {
     const bool quiet = in.quiet && in.playout_delay_ms >= 0.0;
     const double margin = quiet ? config.quiet_margin_ms : full_margin;
     const double spare = in.level_floor_ms - in.block_ms;
-    const double delay = in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms;
+    const double delay = SteeredDelayMs(in);
     if (in.stretch_allowed && !in.concealing) {
       const bool steered = in.playout_delay_ms >= 0.0;
       const double over = steered && in.last == Operation::kAccelerate ? 0.0 : full_margin;

@@ -104,6 +104,11 @@ struct DecisionInput {
   Operation last = Operation::kSilence;
 };
 
+// What stretching steers to the target: the playout delay when known, else the level.
+inline double SteeredDelayMs(const DecisionInput& in) {
+  return in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms;
+}
+
 // The operation for the next block. Pure.
 Operation Decide(const DecisionInput& in, const DecisionConfig& config = {});
 

@@ -634,8 +634,7 @@ Result<PlayoutEngine::BlockInfo> PlayoutEngine::Pull10ms(std::span<int16_t> out)
     case Operation::kPreemptiveExpand: {
       FillSync(window_frames, op);
       if (op == Operation::kMerge) break;  // a splice came first; stretch next time
-      const double off_target_ms = std::abs(
-          (in.playout_delay_ms >= 0.0 ? in.playout_delay_ms : in.buffered_ms) - in.target_ms);
+      const double off_target_ms = std::abs(SteeredDelayMs(in) - in.target_ms);
       info.frames_changed = Stretch(
           op, in.quiet
                   ? std::max(1, static_cast<int>(off_target_ms * config_.output_rate_hz / 1000.0))
